@@ -1,0 +1,258 @@
+"""The event schemas of DESIGN.md, as typed, validated msgspec structs.
+
+Events are decoded and validated once, at the edge, into these structs; code
+inside a service passes the structs around and encodes once on the way out.
+Fields are snake_case in Python and camelCase on the wire.
+
+Rules that involve more than one field (odds valid for their format, a draw
+price for three-way markets) live in ``__post_init__``; their messages start
+with the wire name of the field at fault, so :func:`explain_error` can report
+``(path, field, reason)`` for any refusal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+
+# Ids become parts of DynamoDB keys joined by '#', so '#' and whitespace are never allowed.
+ProviderId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+GameId = Annotated[str, msgspec.Meta(pattern=r"^game-[A-Za-z0-9][A-Za-z0-9._:-]{0,122}$")]
+Market = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+Sport = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
+EpochMillis = Annotated[int, msgspec.Meta(ge=0)]
+# Lines (spread points, totals) are small numbers; a bound also refuses Infinity.
+Line = Annotated[float, msgspec.Meta(ge=-1000, le=1000)]
+# Any real price, American or decimal, is far inside this; the format rules are in OddsUpdate.
+Price = Annotated[float, msgspec.Meta(ge=-1_000_000, le=1_000_000)]
+
+OddsFormat = Literal["american", "decimal"]
+MarketStatus = Literal["open", "suspended", "closed"]
+GameStatus = Literal["scheduled", "live", "finished", "cancelled"]
+AlertKind = Literal["movement", "stale", "provider_down", "provider_up", "suspended", "rate_low"]
+Severity = Literal["info", "warning", "critical"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Markets with a draw outcome need a draw price.
+THREE_WAY_MARKETS = frozenset({"1x2"})
+
+
+class Event(msgspec.Struct, rename="camel", kw_only=True):
+    """Base of every wire event: camelCase on the wire.
+
+    Subclasses repeat ``kw_only=True`` (msgspec does not inherit it) so required
+    fields may follow defaulted ones.
+    """
+
+
+class Trace(Event, kw_only=True):
+    """Epoch-millisecond stamps added at every hop, for end-to-end latency."""
+
+    ingested_at: EpochMillis | None = None
+    stored_at: EpochMillis | None = None
+    processed_at: EpochMillis | None = None
+    pushed_at: EpochMillis | None = None
+
+
+def to_millisecond(moment: datetime) -> datetime:
+    """Normalise to UTC at millisecond precision, the platform's time resolution."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def epoch_millis(moment: datetime) -> int:
+    """Milliseconds since the Unix epoch, exact (no float rounding)."""
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def update_id(provider: str, game_id: str, market: str, ts: datetime) -> str:
+    """Deterministic id: the same provider, game, market and time is the same update.
+
+    A provider's retry or a replay therefore produces the same id, which is
+    what makes storage and sequencing idempotent downstream.
+    """
+    key = f"{provider}\x1f{game_id}\x1f{market}\x1f{epoch_millis(to_millisecond(ts))}"
+    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
+def _check_price(field: str, value: float | None, odds_format: str) -> None:
+    if value is None:
+        return
+    if not math.isfinite(value):
+        raise ValueError(f"{field}: must be a finite number")
+    if odds_format == "american":
+        if -100 < value < 100:
+            raise ValueError(f"{field}: American odds must be <= -100 or >= +100, got {value:g}")
+    elif value <= 1.0:
+        raise ValueError(f"{field}: decimal odds must be greater than 1.0, got {value:g}")
+
+
+class OddsUpdate(Event, kw_only=True):
+    """One provider's price for one market of one game at one time."""
+
+    id: str = ""
+    provider: ProviderId
+    game_id: GameId
+    market: Market
+    ts: UtcTime
+    home: Line | None = None
+    away: Line | None = None
+    home_odds: Price
+    away_odds: Price
+    draw_odds: Price | None = None
+    odds_format: OddsFormat = "american"
+    status: MarketStatus = "open"
+    received_at: UtcTime | None = None
+    trace: Trace = msgspec.field(default_factory=Trace)
+
+    def __post_init__(self) -> None:
+        self.ts = to_millisecond(self.ts)
+        if self.received_at is not None:
+            self.received_at = to_millisecond(self.received_at)
+        for name in ("home", "away"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ValueError(f"{name}: must be a finite number")
+        _check_price("homeOdds", self.home_odds, self.odds_format)
+        _check_price("awayOdds", self.away_odds, self.odds_format)
+        _check_price("drawOdds", self.draw_odds, self.odds_format)
+        if self.market in THREE_WAY_MARKETS and self.draw_odds is None:
+            raise ValueError(f"drawOdds: required for the three-way market {self.market!r}")
+        expected_id = update_id(self.provider, self.game_id, self.market, self.ts)
+        if not self.id:
+            self.id = expected_id
+        elif self.id != expected_id:
+            raise ValueError("id: does not match provider, gameId, market and ts")
+
+
+class Game(Event, kw_only=True):
+    """Game details; the latest value per gameId lives on the compacted `games` topic."""
+
+    game_id: GameId
+    sport: Sport
+    name: Text
+    home_team: Text
+    away_team: Text
+    venue: Text | None = None
+    game_date: UtcTime
+    status: GameStatus = "scheduled"
+
+    def __post_init__(self) -> None:
+        self.game_date = to_millisecond(self.game_date)
+
+
+class PriceChange(Event, kw_only=True):
+    """Change against the previous price of the same game, provider and market."""
+
+    home_odds: float = 0.0
+    away_odds: float = 0.0
+    draw_odds: float | None = None
+    home: float | None = None
+    away: float | None = None
+
+
+class ImpliedProbabilities(Event, kw_only=True):
+    """Implied probability of each outcome (0..1), before removing the bookmaker's margin."""
+
+    home: float
+    away: float
+    draw: float | None = None
+
+
+class LiveUpdate(OddsUpdate, kw_only=True):
+    """An OddsUpdate as pushed to analysts: sequenced and analysed.
+
+    ``game_id``, ``away``, ``home``, ``away_odds``, ``home_odds`` come from the
+    update itself; ``date`` keeps the reference's meaning (server ingest time,
+    epoch seconds), so a client written for the reference reads the same six
+    fields.
+    """
+
+    seq: Annotated[int, msgspec.Meta(ge=1)]
+    change: PriceChange | None = None
+    implied: ImpliedProbabilities
+    movement: bool = False
+    date: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class Alert(Event, kw_only=True):
+    """Something an analyst or operator must know about now."""
+
+    kind: AlertKind
+    game_id: GameId | None = None
+    provider: ProviderId | None = None
+    severity: Severity = "warning"
+    message: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    at: UtcTime
+    details: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.at = to_millisecond(self.at)
+        if self.game_id is None and self.provider is None:
+            raise ValueError("gameId: an alert names a gameId, a provider, or both")
+
+
+EventT = TypeVar("EventT", bound=Event)
+
+
+class InvalidEvent(ValueError):
+    """An event failed to decode or validate.
+
+    ``path`` is the JSON path of the offending item or value (``$[3].homeOdds``),
+    ``index`` the position in a batch when there is one, ``field`` the wire
+    name of the field at fault (or ``None`` for the whole document), ``reason``
+    a sentence for a human.
+    """
+
+    def __init__(self, path: str, index: int | None, field: str | None, reason: str) -> None:
+        super().__init__(f"{field or path}: {reason}")
+        self.path = path
+        self.index = index
+        self.field = field
+        self.reason = reason
+
+
+def explain_error(error: msgspec.MsgspecError) -> InvalidEvent:
+    """Turn a msgspec error into ``(path, index, field, reason)``."""
+    message = str(error)
+    located = re.fullmatch(r"(.*) - at `(\$[^`]*)`", message, flags=re.DOTALL)
+    reason, path = (located.group(1), located.group(2)) if located else (message, "$")
+    index_match = re.match(r"\$(?:\.\w+)?\[(\d+)\]", path)
+    index = int(index_match.group(1)) if index_match else None
+    field_match = re.search(r"\.(\w+)$", path)
+    field = field_match.group(1) if field_match else None
+    missing = re.fullmatch(r"Object missing required field `(\w+)`", reason)
+    if missing:
+        field, reason = missing.group(1), "required field is missing"
+    prefixed = re.fullmatch(r"(\w+): (.*)", reason, flags=re.DOTALL)
+    if prefixed and field is None:
+        field, reason = prefixed.group(1), prefixed.group(2)
+    return InvalidEvent(path, index, field, reason)
+
+
+def decode(data: bytes | str, event_type: type[EventT]) -> EventT:
+    """Decode and validate one JSON event; raises :class:`InvalidEvent`."""
+    try:
+        return msgspec.json.decode(data, type=event_type)
+    except msgspec.MsgspecError as error:
+        raise explain_error(error) from None
+
+
+def convert(value: Any, event_type: type[EventT]) -> EventT:
+    """Validate an already-parsed JSON value (for example one item of a batch)."""
+    try:
+        return msgspec.convert(value, event_type)
+    except msgspec.MsgspecError as error:
+        raise explain_error(error) from None
+
+
+def encode(event: Event) -> bytes:
+    return msgspec.json.encode(event)

@@ -1,0 +1,114 @@
+"""Typed settings read once from environment variables.
+
+Each service declares one ``msgspec.Struct`` subclass of :class:`CommonSettings`.
+Field ``kafka_bootstrap_servers`` is read from ``KAFKA_BOOTSTRAP_SERVERS``: the
+struct renames fields to upper case, so msgspec's own validation errors already
+name the environment variable. Tests pass a plain mapping instead of touching
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+
+
+class Secret:
+    """A string that never shows itself in logs, reprs or error messages."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class SettingsError(ValueError):
+    """Start-up configuration is missing or invalid; the message names the variable."""
+
+
+NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1)]
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class CommonSettings(msgspec.Struct, rename="upper", frozen=True, kw_only=True):
+    """Settings every service shares; DESIGN.md fixes these names."""
+
+    kafka_bootstrap_servers: NonEmptyStr
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    redis_url: NonEmptyStr = "redis://127.0.0.1:6379/0"
+    dynamodb_endpoint: str | None = None  # unset on AWS: the SDK finds the regional endpoint
+    dynamodb_table: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{3,255}$")] = "sportsfeeds"
+    aws_region: NonEmptyStr = "eu-west-1"
+    log_level: LogLevel = "INFO"
+
+    def __post_init__(self) -> None:
+        for server in self.kafka_bootstrap_servers.split(","):
+            if not re.fullmatch(r"[^\s:,]+:\d{1,5}", server.strip()):
+                raise ValueError(
+                    f"KAFKA_BOOTSTRAP_SERVERS: {server.strip()!r} is not host:port"
+                )
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("REDIS_URL: must start with redis://, rediss:// or unix://")
+        if self.dynamodb_endpoint is not None and not self.dynamodb_endpoint.startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError("DYNAMODB_ENDPOINT: must be an http:// or https:// URL")
+
+
+SettingsT = TypeVar("SettingsT", bound=CommonSettings)
+
+
+def _decode_secret(type_: type, value: Any) -> Any:
+    if type_ is Secret:
+        if not isinstance(value, str) or not value:
+            raise ValueError("must be a non-empty string")
+        return Secret(value)
+    raise NotImplementedError(type_)
+
+
+def load_settings(
+    settings_type: type[SettingsT], environ: Mapping[str, str] | None = None
+) -> SettingsT:
+    """Read ``settings_type`` from ``environ`` (default: the process environment).
+
+    Empty strings count as unset, so ``FOO=`` falls back to the default or is
+    reported as missing. Raises :class:`SettingsError` naming the variable.
+    """
+    source = os.environ if environ is None else environ
+    values = {key: value for key, value in source.items() if value != ""}
+    try:
+        return msgspec.convert(
+            values, settings_type, strict=False, dec_hook=_decode_secret
+        )
+    except msgspec.ValidationError as error:
+        raise SettingsError(_explain(str(error))) from None
+
+
+def _explain(message: str) -> str:
+    """Turn msgspec's ``... - at `$.NAME``` into ``NAME: ...``."""
+    missing = re.fullmatch(r"Object missing required field `(\w+)`", message)
+    if missing:
+        return f"{missing.group(1)}: required environment variable is not set"
+    located = re.fullmatch(r"(.*) - at `\$\.(\w+)`", message, flags=re.DOTALL)
+    if located:
+        return f"{located.group(2)}: {located.group(1)}"
+    return message

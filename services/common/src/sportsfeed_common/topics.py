@@ -1,0 +1,96 @@
+"""The Kafka topics of DESIGN.md and an idempotent command that creates them.
+
+Topics are never left to broker auto-creation: partition counts and
+compaction are part of the contract (keying by gameId keeps each game's
+updates in order only while the partition count stays fixed).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+ODDS_RAW = TopicSpec("odds.raw", 12)
+GAMES = TopicSpec("games", 3, {"cleanup.policy": "compact"})
+ODDS_STORED = TopicSpec("odds.stored", 12)
+ODDS_LIVE = TopicSpec("odds.live", 12)
+ODDS_ALERTS = TopicSpec("odds.alerts", 3)
+
+
+def dead_letter(topic: TopicSpec) -> TopicSpec:
+    """Where a consumer parks what it gave up on: one partition, original key and bytes."""
+    return TopicSpec(f"{topic.name}.dlq", 1)
+
+
+MAIN_TOPICS = (ODDS_RAW, GAMES, ODDS_STORED, ODDS_LIVE, ODDS_ALERTS)
+ALL_TOPICS = MAIN_TOPICS + tuple(dead_letter(topic) for topic in MAIN_TOPICS)
+
+
+@dataclass(frozen=True)
+class TopicReport:
+    created: list[str]
+    existing: list[str]
+    # Existing topics whose partition count differs from the spec; never altered automatically,
+    # because changing partitions remaps keys and breaks per-game order.
+    mismatched: dict[str, tuple[int, int]]
+
+
+async def create_topics(
+    bootstrap_servers: str,
+    topics: tuple[TopicSpec, ...] = ALL_TOPICS,
+    replication_factor: int = 1,
+    client_kwargs: dict | None = None,
+) -> TopicReport:
+    """Create every missing topic; leave existing ones untouched. Safe to run any number of times."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **(client_kwargs or {}))
+    await admin.start()
+    try:
+        existing_partitions = await _partition_counts(admin)
+        missing = [topic for topic in topics if topic.name not in existing_partitions]
+        created: list[str] = []
+        for topic in missing:
+            try:
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            name=topic.name,
+                            num_partitions=topic.partitions,
+                            replication_factor=replication_factor,
+                            topic_configs=topic.config,
+                        )
+                    ]
+                )
+                created.append(topic.name)
+            except TopicAlreadyExistsError:
+                # Another replica's init won the race; that is the same outcome.
+                pass
+        existing = [t.name for t in topics if t.name in existing_partitions]
+        mismatched = {
+            t.name: (existing_partitions[t.name], t.partitions)
+            for t in topics
+            if t.name in existing_partitions and existing_partitions[t.name] != t.partitions
+        }
+        return TopicReport(created=created, existing=existing, mismatched=mismatched)
+    finally:
+        await admin.close()
+
+
+async def _partition_counts(admin: AIOKafkaAdminClient) -> dict[str, int]:
+    names = [name for name in await admin.list_topics() if not name.startswith("__")]
+    if not names:
+        return {}
+    described = await admin.describe_topics(names)
+    return {topic["topic"]: len(topic["partitions"]) for topic in described}

@@ -1,0 +1,138 @@
+"""``sportsfeed``: run the platform locally on real servers.
+
+    sportsfeed up [--detach]   start Kafka, DynamoDB Local and Redis, create topics and table,
+                               then run in the foreground until Ctrl-C (or leave it running)
+    sportsfeed down [--wipe]   stop everything this launcher started (and delete its data)
+    sportsfeed status          what is running, and where
+    sportsfeed install         download what the servers need into the cache, start nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+import time
+from types import FrameType
+
+from sportsfeed_common.admin import run_create_table, run_create_topics
+from sportsfeed_common.settings import CommonSettings, load_settings
+
+from .config import StackConfig, StackError
+from .stack import ENV_FILE, Stack
+
+MONITOR_INTERVAL_SECONDS = 1.0
+
+
+def _provision(config: StackConfig) -> None:
+    """Create topics and the table (both idempotent), as the Kubernetes init Job does."""
+    settings = load_settings(CommonSettings, config.service_environment())
+    if run_create_topics(settings) != 0 or run_create_table(settings) != 0:
+        raise StackError("provisioning topics or table failed (see above)")
+
+
+def _print_summary(stack: Stack) -> None:
+    print("\nsportsfeed local stack is up:")
+    for status in stack.status():
+        print(f"  {status.name:<9} {status.address:<28} pid {status.pid}")
+    print(f"\nLogs:        {stack.config.state_dir / 'logs'}")
+    print(f"Environment: {stack.config.state_dir / ENV_FILE}")
+    for key, value in stack.config.service_environment().items():
+        print(f"  export {key}={value}")
+    sys.stdout.flush()
+
+
+def cmd_up(stack: Stack, detach: bool) -> int:
+    print(f"Starting the sportsfeed local stack (state in {stack.config.state_dir})", flush=True)
+    stack.start()
+    try:
+        _provision(stack.config)
+    except BaseException:
+        if not detach:
+            stack.stop()
+        raise
+    _print_summary(stack)
+    if detach:
+        print("\nRunning in the background; stop it with: ./sportsfeed down", flush=True)
+        return 0
+    print("\nPress Ctrl-C to stop.", flush=True)
+    try:
+        _run_until_signalled(stack)
+    finally:
+        print("\nStopping...", flush=True)
+        stopped = stack.stop()
+        print(f"Stopped: {', '.join(stopped) or 'nothing was running'}", flush=True)
+    return 0
+
+
+def _run_until_signalled(stack: Stack) -> None:
+    """Block until SIGINT or SIGTERM; fail if a server dies underneath us."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        while True:
+            dead = [status.name for status in stack.status() if not status.running]
+            if dead:
+                raise StackError(f"{', '.join(dead)} stopped unexpectedly; see {stack.config.state_dir / 'logs'}")
+            time.sleep(MONITOR_INTERVAL_SECONDS)
+    except KeyboardInterrupt:
+        return
+
+
+def cmd_down(stack: Stack, wipe: bool) -> int:
+    stopped = stack.stop()
+    print(f"Stopped: {', '.join(stopped) or 'nothing was running'}")
+    if wipe:
+        for server in stack.servers:
+            shutil.rmtree(server.home, ignore_errors=True)
+        print(f"Deleted the stack's data under {stack.config.state_dir}")
+    return 0
+
+
+def cmd_status(stack: Stack) -> int:
+    statuses = stack.status()
+    for status in statuses:
+        state = f"running (pid {status.pid})" if status.running else "stopped"
+        print(f"{status.name:<9} {status.address:<28} {state}")
+    return 0 if all(status.running for status in statuses) else 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="sportsfeed",
+        description="Run sportsfeed locally on real servers.",
+        epilog="Ports: SPORTSFEED_KAFKA_PORT, SPORTSFEED_KAFKA_CONTROLLER_PORT, SPORTSFEED_DYNAMODB_PORT, "
+        "SPORTSFEED_REDIS_PORT. Folders: SPORTSFEED_CACHE_DIR (downloads), SPORTSFEED_STATE_DIR (data, logs).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start the platform")
+    up.add_argument("--detach", action="store_true", help="leave it running in the background")
+    down = commands.add_parser("down", help="stop the platform")
+    down.add_argument("--wipe", action="store_true", help="also delete Kafka, DynamoDB and Redis data")
+    commands.add_parser("status", help="show what is running")
+    commands.add_parser("install", help="download what the servers need, start nothing")
+    args = parser.parse_args(argv)
+    try:
+        stack = Stack(StackConfig.from_env())
+        if args.command == "up":
+            return cmd_up(stack, args.detach)
+        if args.command == "down":
+            return cmd_down(stack, args.wipe)
+        if args.command == "status":
+            return cmd_status(stack)
+        stack.install()
+        return 0
+    except StackError as error:
+        print(f"sportsfeed: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nsportsfeed: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Start, stop and inspect the local stack as a whole."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import time
+from dataclasses import dataclass
+
+from .config import HOST, StackConfig, StackError
+from .servers import Server, all_servers
+from .waiting import WaitTimeout, wait_until
+
+READY_TIMEOUT_SECONDS = 120.0
+ENV_FILE = "stack.env"
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    name: str
+    address: str
+    pid: int | None
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.servers: list[Server] = all_servers(config)
+
+    def install(self) -> None:
+        """Download (or find in the cache) everything the servers need."""
+        self.config.cache_dir.mkdir(parents=True, exist_ok=True)
+        for server in self.servers:
+            server.install()
+
+    def start(self) -> None:
+        """Start every server not already running and wait until each answers a real request.
+
+        Anything this call started is stopped again if start-up fails or is
+        interrupted (Ctrl-C), so a failed start leaves no process behind.
+        """
+        self.install()
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        to_start = [server for server in self.servers if server.process.running() is None]
+        _check_ports_free(to_start)
+        started: list[Server] = []
+        try:
+            for server in to_start:
+                server.configure()
+                server.process.start(server.argv())
+                started.append(server)
+            for server in self.servers:
+                self._wait_ready(server)
+        except BaseException:
+            for server in reversed(started):
+                server.process.stop()
+            raise
+        (self.config.state_dir / ENV_FILE).write_text(
+            "".join(f"{key}={value}\n" for key, value in self.config.service_environment().items())
+        )
+
+    def _wait_ready(self, server: Server) -> None:
+        began = time.monotonic()
+
+        def ready() -> bool:
+            if server.process.running() is None:
+                raise StackError(
+                    f"{server.name} exited during start-up; last lines of {server.process.log_file}:\n"
+                    f"{server.process.log_tail()}"
+                )
+            return server.probe()
+
+        try:
+            wait_until(ready, timeout=READY_TIMEOUT_SECONDS, interval=0.25, what=f"{server.name} to answer")
+        except WaitTimeout as error:
+            raise StackError(f"{error}; see {server.process.log_file}") from None
+        print(f"  {server.name}: ready at {server.address()} ({time.monotonic() - began:.1f}s)", flush=True)
+
+    def stop(self) -> list[str]:
+        """Stop every server of this stack (clients first, brokers last). Returns the names stopped."""
+        stopped = [server.name for server in reversed(self.servers) if server.process.stop()]
+        (self.config.state_dir / ENV_FILE).unlink(missing_ok=True)
+        return stopped
+
+    def status(self) -> list[ServerStatus]:
+        statuses = []
+        for server in self.servers:
+            process = server.process.running()
+            statuses.append(ServerStatus(server.name, server.address(), process.pid if process else None))
+        return statuses
+
+
+def _check_ports_free(servers: list[Server]) -> None:
+    taken = []
+    for server in servers:
+        for purpose, port in server.ports().items():
+            if not _port_free(port):
+                taken.append(f"{purpose} port {port}")
+    if taken:
+        raise StackError(
+            f"already in use on {HOST}: {', '.join(taken)}. Stop whatever listens there, or choose "
+            "other ports with SPORTSFEED_KAFKA_PORT, SPORTSFEED_KAFKA_CONTROLLER_PORT, "
+            "SPORTSFEED_DYNAMODB_PORT, SPORTSFEED_REDIS_PORT"
+        )
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
