@@ -56,7 +56,7 @@ class CommonSettings(msgspec.Struct, rename="upper", frozen=True, kw_only=True):
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     redis_url: NonEmptyStr = "redis://127.0.0.1:6379/0"
     dynamodb_endpoint: str | None = None  # unset on AWS: the SDK finds the regional endpoint
-    dynamodb_table: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{3,255}$")] = "sportsfeeds"
+    dynamodb_table: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{3,255}$(?!\n)")] = "sportsfeeds"
     aws_region: NonEmptyStr = "eu-west-1"
     log_level: LogLevel = "INFO"
 

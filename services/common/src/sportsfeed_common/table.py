@@ -60,8 +60,8 @@ def table_definition(table_name: str) -> dict[str, Any]:
 
 def iso_millis(moment: datetime) -> str:
     """Fixed-width ``YYYY-MM-DDThh:mm:ss.mmmZ`` (24 characters), so string order is time order."""
-    moment = to_millisecond(moment)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat always pads the year to four digits; strftime("%Y") does not on every platform.
+    return to_millisecond(moment).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def game_sort_key(sport: str) -> str:

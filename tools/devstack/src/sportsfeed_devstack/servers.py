@@ -134,12 +134,19 @@ class Kafka(Server):
         return self._java_command("kafka.Kafka", str(self.home / "server.properties"))
 
     def probe(self) -> bool:
-        return asyncio.run(_kafka_answers(self.config.kafka_bootstrap))
+        return kafka_answers(self.config.kafka_bootstrap)
+
+
+def kafka_answers(bootstrap: str) -> bool:
+    """True once a broker at ``bootstrap`` answers a metadata request and lists itself."""
+    return asyncio.run(_kafka_answers(bootstrap))
 
 
 async def _kafka_answers(bootstrap: str) -> bool:
     # Refused connections are expected while the broker boots; aiokafka would log each one.
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    aiokafka_logger = logging.getLogger("aiokafka")
+    previous_level = aiokafka_logger.level
+    aiokafka_logger.setLevel(logging.CRITICAL)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
     try:
         await admin.start()
@@ -149,6 +156,7 @@ async def _kafka_answers(bootstrap: str) -> bool:
         return False
     finally:
         await admin.close()
+        aiokafka_logger.setLevel(previous_level)
 
 
 class DynamoDBLocal(Server):
@@ -194,19 +202,26 @@ class DynamoDBLocal(Server):
         ]
 
     def probe(self) -> bool:
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=self.config.dynamodb_endpoint,
-            region_name="eu-west-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-            config=BotoConfig(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1}),
-        )
-        try:
-            client.list_tables(Limit=1)
-            return True
-        except Exception:  # connection refused while the JVM starts
-            return False
+        return dynamodb_answers(self.config.dynamodb_endpoint)
+
+
+def dynamodb_answers(endpoint: str) -> bool:
+    """True once DynamoDB at ``endpoint`` answers ListTables."""
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=BotoConfig(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1}),
+    )
+    try:
+        client.list_tables(Limit=1)
+        return True
+    except Exception:  # connection refused while the JVM starts
+        return False
+    finally:
+        client.close()
 
 
 class Redis(Server):
@@ -261,13 +276,18 @@ class Redis(Server):
         return [shutil.which("redis-server") or "redis-server", str(self.home / "redis.conf")]
 
     def probe(self) -> bool:
-        client = redis.Redis(host=HOST, port=self.config.redis_port, socket_timeout=1, socket_connect_timeout=1)
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-        finally:
-            client.close()
+        return redis_answers(self.config.redis_url)
+
+
+def redis_answers(url: str) -> bool:
+    """True once Redis at ``url`` answers PING."""
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
 
 
 def _stop_distribution_redis() -> None:

@@ -27,9 +27,12 @@ class ServerStatus:
 
 
 class Stack:
-    def __init__(self, config: StackConfig) -> None:
+    def __init__(self, config: StackConfig, only: frozenset[str] | None = None) -> None:
+        """``only`` limits the stack to some servers by name (``kafka``, ``dynamodb``, ``redis``)."""
         self.config = config
-        self.servers: list[Server] = all_servers(config)
+        self.servers: list[Server] = [
+            server for server in all_servers(config) if only is None or server.name in only
+        ]
 
     def install(self) -> None:
         """Download (or find in the cache) everything the servers need."""
