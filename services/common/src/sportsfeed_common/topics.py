@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import NoError, TopicAlreadyExistsError, for_code
 
 log = logging.getLogger(__name__)
 
@@ -54,42 +54,52 @@ async def create_topics(
     replication_factor: int = 1,
     client_kwargs: dict | None = None,
 ) -> TopicReport:
-    """Create every missing topic; leave existing ones untouched. Safe to run any number of times."""
+    """Create every missing topic; leave existing ones untouched. Safe to run any number of times.
+
+    The broker's answer decides what "created" means: topic listings lag
+    behind creations for a moment, and another init job may race us.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **(client_kwargs or {}))
     await admin.start()
     try:
-        existing_partitions = await _partition_counts(admin)
-        missing = [topic for topic in topics if topic.name not in existing_partitions]
-        created: list[str] = []
-        for topic in missing:
-            try:
-                await admin.create_topics(
-                    [
-                        NewTopic(
-                            name=topic.name,
-                            num_partitions=topic.partitions,
-                            replication_factor=replication_factor,
-                            topic_configs=topic.config,
-                        )
-                    ]
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    name=topic.name,
+                    num_partitions=topic.partitions,
+                    replication_factor=replication_factor,
+                    topic_configs=topic.config,
                 )
-                created.append(topic.name)
-            except TopicAlreadyExistsError:
-                # Another replica's init won the race; that is the same outcome.
-                pass
-        existing = [t.name for t in topics if t.name in existing_partitions]
+                for topic in topics
+            ]
+        )
+        created: list[str] = []
+        existing: list[str] = []
+        for name, error_code, *_ in response.topic_errors:
+            error = for_code(error_code)
+            if error is NoError:
+                created.append(name)
+            elif error is TopicAlreadyExistsError:
+                existing.append(name)
+            else:
+                raise error(f"creating topic {name}")
+        partitions = await _partition_counts(admin, existing)
         mismatched = {
-            t.name: (existing_partitions[t.name], t.partitions)
-            for t in topics
-            if t.name in existing_partitions and existing_partitions[t.name] != t.partitions
+            topic.name: (partitions[topic.name], topic.partitions)
+            for topic in topics
+            if topic.name in partitions and partitions[topic.name] != topic.partitions
         }
-        return TopicReport(created=created, existing=existing, mismatched=mismatched)
+        order = [topic.name for topic in topics]
+        return TopicReport(
+            created=sorted(created, key=order.index),
+            existing=sorted(existing, key=order.index),
+            mismatched=mismatched,
+        )
     finally:
         await admin.close()
 
 
-async def _partition_counts(admin: AIOKafkaAdminClient) -> dict[str, int]:
-    names = [name for name in await admin.list_topics() if not name.startswith("__")]
+async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
     if not names:
         return {}
     described = await admin.describe_topics(names)

@@ -16,6 +16,11 @@ import psutil
 
 STOP_TIMEOUT_SECONDS = 20.0
 
+# Handles of the servers this Python process started, by pid: kept so they are reaped
+# through Popen (no zombies, no "still running" warnings). A server started by another
+# launcher process (``up --detach``, then ``down``) is found through its pid file instead.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
 
 @dataclass(frozen=True)
 class ManagedProcess:
@@ -37,6 +42,7 @@ class ManagedProcess:
                 start_new_session=True,
                 env=env,
             )
+        _CHILDREN[process.pid] = process
         self.pid_file.write_text(f"{process.pid}\n")
         return process.pid
 
@@ -88,7 +94,6 @@ def _signal_group(pid: int, signum: int) -> None:
 
 def _reap(pid: int) -> None:
     """Collect the exit status if the process is our child, so no zombie is left behind."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        child.poll()
