@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import errno
+import signal
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .config import HOST, StackConfig, StackError
@@ -59,8 +62,9 @@ class Stack:
             for server in self.servers:
                 self._wait_ready(server)
         except BaseException:
-            for server in reversed(started):
-                server.process.stop()
+            with shutdown_signals_ignored():
+                for server in reversed(started):
+                    server.process.stop()
             raise
         (self.config.state_dir / ENV_FILE).write_text(
             "".join(f"{key}={value}\n" for key, value in self.config.service_environment().items())
@@ -84,8 +88,12 @@ class Stack:
         print(f"  {server.name}: ready at {server.address()} ({time.monotonic() - began:.1f}s)", flush=True)
 
     def stop(self) -> list[str]:
-        """Stop every server of this stack (clients first, brokers last). Returns the names stopped."""
-        stopped = [server.name for server in reversed(self.servers) if server.process.stop()]
+        """Stop every server of this stack (clients first, brokers last). Returns the names stopped.
+
+        A second Ctrl-C while stopping would leave servers behind, so it is ignored until done.
+        """
+        with shutdown_signals_ignored():
+            stopped = [server.name for server in reversed(self.servers) if server.process.stop()]
         (self.config.state_dir / ENV_FILE).unlink(missing_ok=True)
         return stopped
 
@@ -95,6 +103,22 @@ class Stack:
             process = server.process.running()
             statuses.append(ServerStatus(server.name, server.address(), process.pid if process else None))
         return statuses
+
+
+@contextmanager
+def shutdown_signals_ignored() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM for the duration (a terminal's Ctrl-C often arrives twice:
+    once to the process group and once forwarded by a wrapper such as ``uv run``)."""
+    try:
+        previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: signals cannot reach this code anyway
+        yield
+        return
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _check_ports_free(servers: list[Server]) -> None:

@@ -1,0 +1,155 @@
+"""The README's run command, as a user runs it: ./sportsfeed up / status / down.
+
+Each test runs its own stack on free ports in a temporary state folder,
+sharing only the download cache, so it never touches a stack the developer
+has running.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from sportsfeed_devstack.config import StackConfig
+from sportsfeed_devstack.waiting import wait_until
+
+from ..conftest import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.stack]
+
+REPO = Path(__file__).resolve().parents[2]
+COMMAND = str(REPO / "sportsfeed")
+
+
+@pytest.fixture
+def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {
+        **os.environ,
+        "SPORTSFEED_STATE_DIR": str(tmp_path / "state"),
+        "SPORTSFEED_CACHE_DIR": str(StackConfig.from_env().cache_dir),
+        "SPORTSFEED_KAFKA_PORT": str(free_port()),
+        "SPORTSFEED_KAFKA_CONTROLLER_PORT": str(free_port()),
+        "SPORTSFEED_DYNAMODB_PORT": str(free_port()),
+        "SPORTSFEED_REDIS_PORT": str(free_port()),
+    }
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "DYNAMODB_ENDPOINT", "REDIS_URL"):
+        env.pop(name, None)
+    yield env
+    # Whatever a failed test left running is stopped, then the test above it is judged.
+    subprocess.run([COMMAND, "down"], env=env, capture_output=True, timeout=120, check=False)
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([COMMAND, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def processes_of(state_dir: str) -> list[str]:
+    """Every live process whose command line names this stack's state folder."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if state_dir in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(cmdline[:120])
+    return found
+
+
+def test_up_prints_addresses_and_down_leaves_nothing(stack_env: dict[str, str]) -> None:
+    state = stack_env["SPORTSFEED_STATE_DIR"]
+    up = run(stack_env, "up", "--detach")
+    assert up.returncode == 0, up.stdout + up.stderr
+    kafka = f"127.0.0.1:{stack_env['SPORTSFEED_KAFKA_PORT']}"
+    dynamodb = f"http://127.0.0.1:{stack_env['SPORTSFEED_DYNAMODB_PORT']}"
+    redis_url = f"redis://127.0.0.1:{stack_env['SPORTSFEED_REDIS_PORT']}/0"
+    for line in (
+        f"export KAFKA_BOOTSTRAP_SERVERS={kafka}",
+        f"export DYNAMODB_ENDPOINT={dynamodb}",
+        f"export REDIS_URL={redis_url}",
+        "topic odds.raw: created",
+        "table sportsfeeds: created; TTL enabled on EXPIRE",
+    ):
+        assert line in up.stdout
+    assert len(processes_of(state)) >= 3
+
+    status = run(stack_env, "status")
+    assert status.returncode == 0
+    assert status.stdout.count("running (pid") == 3
+
+    # Broker logging works: the published POMs alone would leave SLF4J on its no-op logger.
+    assert "Kafka Server started" in (Path(state) / "logs" / "kafka.log").read_text()
+
+    down = run(stack_env, "down")
+    assert down.returncode == 0
+    assert "Stopped: redis, dynamodb, kafka" in down.stdout
+    assert processes_of(state) == []
+    assert run(stack_env, "status").returncode == 3
+
+
+def test_a_second_start_downloads_nothing(stack_env: dict[str, str], tmp_path: Path) -> None:
+    assert run(stack_env, "install").returncode == 0  # fills the cache if this machine is new
+    # A Maven that records any call and fails: a second start must not need it.
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    calls = tmp_path / "mvn-called"
+    (fake_bin / "mvn").write_text(f"#!/bin/sh\necho \"$@\" >> {calls}\nexit 1\n")
+    (fake_bin / "mvn").chmod(0o755)
+    env = {**stack_env, "PATH": f"{fake_bin}:{stack_env['PATH']}"}
+
+    up = run(env, "up", "--detach")
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "using cached jars" in up.stdout
+    assert "downloading" not in up.stdout
+    assert not calls.exists()
+    assert run(env, "down").returncode == 0
+    assert processes_of(stack_env["SPORTSFEED_STATE_DIR"]) == []
+
+
+def test_ctrl_c_stops_everything(stack_env: dict[str, str]) -> None:
+    state = stack_env["SPORTSFEED_STATE_DIR"]
+    # Own session, so the SIGINT below reaches the command's whole process group, as a terminal's does.
+    up = subprocess.Popen(
+        [COMMAND, "up"], env=stack_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in up.stdout], daemon=True)
+    reader.start()
+    seen: list[str] = []
+
+    def prompted() -> bool:
+        while not lines.empty():
+            seen.append(lines.get())
+        return any("Press Ctrl-C to stop." in line for line in seen)
+
+    try:
+        wait_until(prompted, timeout=180, what="the foreground stack to come up")
+        assert len(processes_of(state)) >= 3
+        os.killpg(up.pid, signal.SIGINT)
+        assert up.wait(timeout=120) == 0
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
+        reader.join(timeout=10)
+        up.stdout.close()
+    assert processes_of(state) == []
+
+
+def test_a_taken_port_is_reported_and_nothing_is_left(stack_env: dict[str, str]) -> None:
+    port = int(stack_env["SPORTSFEED_KAFKA_PORT"])
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        up = run(stack_env, "up", "--detach")
+    assert up.returncode == 1
+    assert f"Kafka port {port}" in up.stderr
+    assert "SPORTSFEED_KAFKA_PORT" in up.stderr
+    assert processes_of(stack_env["SPORTSFEED_STATE_DIR"]) == []
