@@ -62,11 +62,12 @@ class Server(ABC):
         """True once the server answers a real request."""
 
 
-def _java() -> str:
+def java_command(lib: Path, main_class: str, *args: str, system_properties: tuple[str, ...] = ()) -> list[str]:
+    """A JVM running ``main_class`` from every jar in ``lib``."""
     java = shutil.which("java")
     if java is None:
         raise StackError("Java 17 or later is required (`java` is not on PATH): install OpenJDK 17")
-    return java
+    return [java, JAVA_HEAP, "-Djava.awt.headless=true", *system_properties, "-cp", f"{lib}/*", main_class, *args]
 
 
 class Kafka(Server):
@@ -105,16 +106,8 @@ class Kafka(Server):
             self._format_storage()
 
     def _java_command(self, main_class: str, *args: str) -> list[str]:
-        return [
-            _java(),
-            JAVA_HEAP,
-            "-Djava.awt.headless=true",
-            f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
-            "-cp",
-            f"{self.lib}/*",
-            main_class,
-            *args,
-        ]
+        logging_config = f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}"
+        return java_command(self.lib, main_class, *args, system_properties=(logging_config,))
 
     def _format_storage(self) -> None:
         cluster_id = subprocess.run(
@@ -185,21 +178,17 @@ class DynamoDBLocal(Server):
         (self.home / "data").mkdir(exist_ok=True)
 
     def argv(self) -> list[str]:
-        return [
-            _java(),
-            JAVA_HEAP,
-            "-Djava.awt.headless=true",
-            # sqlite4java loads its native library (resolved beside the jars) from here.
-            f"-Djava.library.path={self.lib}",
-            "-cp",
-            f"{self.lib}/*",
+        return java_command(
+            self.lib,
             "software.amazon.dynamodb.services.local.main.ServerRunner",
             "-port", str(self.config.dynamodb_port),
             "-dbPath", str(self.home / "data"),
             "-sharedDb",
-            # The network here reaches no telemetry endpoint, and none should be contacted.
+            # A local development server has no business reporting usage anywhere.
             "-disableTelemetry",
-        ]
+            # sqlite4java loads its native library (resolved beside the jars) from here.
+            system_properties=(f"-Djava.library.path={self.lib}",),
+        )
 
     def probe(self) -> bool:
         return dynamodb_answers(self.config.dynamodb_endpoint)
