@@ -36,7 +36,8 @@ ProviderId = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z0-9][a-z0-9_-]{0,63
 GameId = Annotated[str, msgspec.Meta(pattern=whole(r"game-[A-Za-z0-9][A-Za-z0-9._:-]{0,122}"))]
 Market = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z0-9][a-z0-9_-]{0,31}"))]
 Sport = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z][a-z0-9_-]{0,31}"))]
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# Free text reaches analysts' screens and logs: no control characters.
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=whole(r"[^\x00-\x1f\x7f]+"))]
 UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 EpochMillis = Annotated[int, msgspec.Meta(ge=0)]
 # Lines (spread points, totals) are small numbers; a bound also refuses Infinity.
@@ -233,7 +234,8 @@ class InvalidEvent(ValueError):
 
 def explain_error(error: msgspec.MsgspecError) -> InvalidEvent:
     """Turn a msgspec error into ``(path, index, field, reason)``."""
-    message = str(error)
+    # Show patterns as a reader knows them; the trailing-newline guard is an implementation detail.
+    message = str(error).replace("$(?!\n)", "$")
     located = re.fullmatch(r"(.*) - at `(\$[^`]*)`", message, flags=re.DOTALL)
     reason, path = (located.group(1), located.group(2)) if located else (message, "$")
     index_match = re.match(r"\$(?:\.\w+)?\[(\d+)\]", path)
@@ -243,6 +245,9 @@ def explain_error(error: msgspec.MsgspecError) -> InvalidEvent:
     missing = re.fullmatch(r"Object missing required field `(\w+)`", reason)
     if missing:
         field, reason = missing.group(1), "required field is missing"
+    unknown = re.fullmatch(r"Object contains unknown field `(\w+)`", reason)
+    if unknown:
+        field, reason = unknown.group(1), "unknown field"
     prefixed = re.fullmatch(r"(\w+): (.*)", reason, flags=re.DOTALL)
     if prefixed and field is None:
         field, reason = prefixed.group(1), prefixed.group(2)

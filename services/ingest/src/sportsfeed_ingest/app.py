@@ -1,0 +1,62 @@
+"""``create_app(settings)``: the ingest application, its routes and the clients it owns."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from sportsfeed_common.health import add_health_routes
+from sportsfeed_common.metrics import add_metrics_route
+
+from .auth import ApiKeys
+from .errors import errors_as_json
+from .metrics import IngestMetrics
+from .openapi import OPENAPI, build_openapi, openapi_view
+from .publisher import Publisher
+from .ratelimit import RateLimiter
+from .settings import IngestSettings
+from .views import INGEST, Ingest, post_odds, put_feeds, put_games
+
+
+def create_app(settings: IngestSettings) -> web.Application:
+    # The body limit is enforced while reading, before anything is parsed.
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[errors_as_json])
+    metrics = IngestMetrics()
+    ingest = Ingest(
+        settings=settings,
+        api_keys=ApiKeys(settings.api_keys),
+        metrics=metrics,
+        publisher=Publisher(
+            settings.kafka_bootstrap_servers, settings.kafka_security_protocol, settings.produce_timeout_seconds
+        ),
+        limiter=RateLimiter(settings.redis_url, settings.rate_limits, settings.rate_limit_timeout_seconds),
+    )
+    app[INGEST] = ingest
+    app[OPENAPI] = build_openapi(settings)
+    app.router.add_post("/v1/odds", post_odds, name="odds")
+    app.router.add_put("/v1/games", put_games, name="games")
+    app.router.add_put("/feeds", put_feeds, name="feeds")
+    app.router.add_get("/openapi.json", openapi_view, name="openapi")
+    add_health_routes(app, {"kafka": ingest.publisher.check_ready})
+    add_metrics_route(app, metrics.registry)
+    app.middlewares.append(_count_requests)
+    app.cleanup_ctx.append(_clients)
+    return app
+
+
+async def _clients(app: web.Application) -> AsyncIterator[None]:
+    """Connect on start-up; on shutdown flush the producer (in-flight batches are acknowledged) and disconnect."""
+    ingest = app[INGEST]
+    await ingest.publisher.start()
+    yield
+    await ingest.publisher.stop()
+    await ingest.limiter.close()
+
+
+@web.middleware
+async def _count_requests(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+    response = await handler(request)
+    route = request.match_info.route.name or "unmatched"
+    request.app[INGEST].metrics.requests.labels(route, str(response.status)).inc()
+    return response

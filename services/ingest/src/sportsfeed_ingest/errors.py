@@ -1,0 +1,51 @@
+"""Every refusal is JSON: ``{"error": code, "message": text}``, plus ``errors`` per item on 422."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+
+from aiohttp import web
+
+from .responses import ErrorBody, ItemError, json_response
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_error(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    errors: list[ItemError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    return json_response(ErrorBody(error=code, message=message, errors=errors), status, headers)
+
+
+def _code_for(status: int) -> str:
+    return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn aiohttp's own plain-text refusals (404, 405, 413...) and crashes into JSON errors."""
+    try:
+        return await handler(request)
+    except web.HTTPException as refusal:
+        if refusal.status < 400 or refusal.content_type == "application/json":
+            raise
+        # aiohttp's default text is "404: Not Found"; its own messages (body too large) say more.
+        message = (refusal.text or "").removeprefix(f"{refusal.status}: ") or refusal.reason
+        return json_error(
+            refusal.status,
+            _code_for(refusal.status),
+            message,
+            headers={k: v for k, v in refusal.headers.items() if k in ("Allow", "Retry-After")},
+        )
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path})
+        return json_error(500, "internal_error", "the server failed; nothing from this request was accepted")
