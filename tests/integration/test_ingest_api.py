@@ -231,7 +231,9 @@ async def test_wrong_content_type_is_415(client, odds_raw, content_type) -> None
     )
 
 
-@pytest.mark.parametrize("data", [b'{"updates": [', b"not json", b'{"updates": [NaN]}', b"\xff\xfe{}"])
+@pytest.mark.parametrize(
+    "data", [b'{"updates": [', b"not json", b'{"updates": [NaN]}', b"\xff\xfe{}", b"5!\xc3q", b'{"updates": 1} x']
+)
 async def test_malformed_json_is_400(client, odds_raw, data) -> None:
     await assert_refused_and_nothing_reached_kafka(
         client, odds_raw, lambda: client.post("/v1/odds", data=data, headers=ACME), 400, "malformed_json"

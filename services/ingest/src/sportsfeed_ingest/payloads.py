@@ -148,8 +148,10 @@ def _validate_batch(
         items: list[Any] = getattr(decoded, list_field)
         typed = True
     except msgspec.ValidationError:  # (a subclass of DecodeError: it must come first)
+        # The typed pass can fail on shape before it reaches a syntax error further on
+        # (b'5!...' is "not an object" first), so the untyped pass may still find the body malformed.
         strict = envelope.__struct_config__.forbid_unknown_fields
-        items = _items_of(msgspec.json.decode(body), list_field, strict)
+        items = _items_of(_parse_json(body), list_field, strict)
         typed = False
     except msgspec.DecodeError as error:
         raise MalformedBody(str(error)) from None
@@ -171,6 +173,13 @@ def _validate_batch(
     if errors:
         raise InvalidBatch(errors)
     return results
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return msgspec.json.decode(body)
+    except msgspec.DecodeError as error:
+        raise MalformedBody(str(error)) from None
 
 
 def _items_of(document: Any, list_field: str, strict: bool) -> list[Any]:

@@ -1,0 +1,44 @@
+"""Running a service as a real process for a test, the way it runs in production."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sportsfeed_devstack.waiting import wait_until
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@contextmanager
+def service_process(module: str, env: dict[str, str], url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``python -m module``, wait until ``/readyz`` answers 200, stop it with SIGTERM at the end."""
+    with open(log, "wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", module], env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"{module} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            return _ready(url)
+
+        wait_until(ready, timeout=60, what=f"{module} to be ready")
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
