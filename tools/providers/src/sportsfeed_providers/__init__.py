@@ -1,0 +1,1 @@
+"""Provider-side tools for sportsfeed: a simulated provider, the reference feed generator and sample data."""
