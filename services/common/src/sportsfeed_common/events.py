@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -76,13 +76,16 @@ class Trace(Event, kw_only=True):
 
 def to_millisecond(moment: datetime) -> datetime:
     """Normalise to UTC at millisecond precision, the platform's time resolution."""
+    if moment.tzinfo is UTC and moment.microsecond % 1000 == 0:
+        return moment  # already normal: the common case, and on every event's hot path
     moment = moment.astimezone(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def epoch_millis(moment: datetime) -> int:
-    """Milliseconds since the Unix epoch, exact (no float rounding)."""
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
+    """Milliseconds since the Unix epoch, exact (integer arithmetic, no float rounding)."""
+    elapsed = moment - _EPOCH
+    return elapsed.days * 86_400_000 + elapsed.seconds * 1000 + elapsed.microseconds // 1000
 
 
 def update_id(provider: str, game_id: str, market: str, ts: datetime) -> str:

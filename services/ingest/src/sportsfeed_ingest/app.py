@@ -10,7 +10,7 @@ from sportsfeed_common.health import add_health_routes
 from sportsfeed_common.metrics import add_metrics_route
 
 from .auth import ApiKeys
-from .errors import errors_as_json
+from .errors import Handler, handle_with_json_errors
 from .metrics import IngestMetrics
 from .openapi import OPENAPI, build_openapi, openapi_view
 from .publisher import Publisher
@@ -21,7 +21,7 @@ from .views import INGEST, Ingest, post_odds, put_feeds, put_games
 
 def create_app(settings: IngestSettings) -> web.Application:
     # The body limit is enforced while reading, before anything is parsed.
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[errors_as_json])
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_json_errors_and_metrics])
     metrics = IngestMetrics()
     ingest = Ingest(
         settings=settings,
@@ -40,7 +40,6 @@ def create_app(settings: IngestSettings) -> web.Application:
     app.router.add_get("/openapi.json", openapi_view, name="openapi")
     add_health_routes(app, {"kafka": ingest.publisher.check_ready})
     add_metrics_route(app, metrics.registry)
-    app.middlewares.append(_count_requests)
     app.cleanup_ctx.append(_clients)
     return app
 
@@ -55,8 +54,9 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
 
 
 @web.middleware
-async def _count_requests(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
-    response = await handler(request)
+async def _json_errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # One middleware rather than two: at full rate every coroutine layer shows in the profile.
+    response = await handle_with_json_errors(request, handler)
     route = request.match_info.route.name or "unmatched"
     request.app[INGEST].metrics.requests.labels(route, str(response.status)).inc()
     return response

@@ -30,9 +30,8 @@ def _code_for(status: int) -> str:
     return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
 
 
-@web.middleware
-async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn aiohttp's own plain-text refusals (404, 405, 413...) and crashes into JSON errors."""
+async def handle_with_json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Run ``handler``; turn aiohttp's own plain-text refusals (404, 405, 413...) and crashes into JSON errors."""
     try:
         return await handler(request)
     except web.HTTPException as refusal:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -35,6 +36,7 @@ from sportsfeed_common.events import (
     UtcTime,
     epoch_millis,
     explain_error,
+    to_millisecond,
 )
 
 from .responses import ItemError
@@ -118,16 +120,24 @@ class InvalidBatch(ValueError):
 
 @dataclass(frozen=True)
 class Context:
-    """What validation needs to know about the request."""
+    """What validation needs to know about the request; the server's stamps, made once per request."""
 
     provider: str
     now: datetime
     max_items: int
     max_future_skew: timedelta
 
-    @property
+    @classmethod
+    def at(cls, provider: str, now: datetime, max_items: int, max_future_skew: timedelta) -> Context:
+        return cls(provider, to_millisecond(now), max_items, max_future_skew)
+
+    @cached_property
     def trace(self) -> Trace:
         return Trace(ingested_at=epoch_millis(self.now))
+
+    @cached_property
+    def latest_allowed_ts(self) -> datetime:
+        return self.now + self.max_future_skew
 
 
 Item = TypeVar("Item")
@@ -207,7 +217,7 @@ def _event_or_invalid(factory: Callable[[], Result]) -> Result:
 
 
 def _check_not_future(ts: datetime, context: Context) -> None:
-    if ts > context.now + context.max_future_skew:
+    if ts > context.latest_allowed_ts:
         raise InvalidEvent(
             "$.ts", None, "ts",
             f"is more than {context.max_future_skew.total_seconds():g} s ahead of the server clock",

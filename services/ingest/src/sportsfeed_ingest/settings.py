@@ -18,6 +18,9 @@ PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=300)]
 class IngestSettings(CommonSettings, kw_only=True):
     host: str = "0.0.0.0"
     port: Port = 8081
+    # Processes serving the port together (SO_REUSEPORT). In Kubernetes keep 1 and scale pods;
+    # on one machine, one per core. Each worker has its own /metrics.
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     # provider=sha256:<hex of the key's SHA-256>, comma-separated. Only hashes, never keys.
     api_keys: str = ""
     # provider=<limits>, comma-separated; '*' is everyone else. Limits count updates, not

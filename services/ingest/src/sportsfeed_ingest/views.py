@@ -88,6 +88,8 @@ def _require_json(request: web.Request) -> None:
 async def _read_body(request: web.Request, settings: IngestSettings) -> bytes:
     if request.content_length is not None and request.content_length > settings.max_body_bytes:
         raise Refused(_too_large(f"the body is {request.content_length} bytes; at most {settings.max_body_bytes}"))
+    if request.content_length is not None and request.content.total_bytes >= request.content_length:
+        return await request.read()  # already arrived whole (the usual case): no timer needed
     try:
         async with asyncio.timeout(settings.body_timeout_seconds):
             return await request.read()
@@ -159,7 +161,7 @@ async def _accept(
         provider = _authenticate(request, ingest, allow_anonymous)
         _require_json(request)
         body = await _read_body(request, ingest.settings)
-        context = Context(
+        context = Context.at(
             provider=provider,
             now=datetime.now(UTC),
             max_items=ingest.settings.max_batch_items,
