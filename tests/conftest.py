@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import gc
 import os
-import socket
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
-from sportsfeed_devstack.config import StackConfig
+from sportsfeed_devstack.config import StackConfig, free_port
 from sportsfeed_devstack.servers import dynamodb_answers, kafka_answers, redis_answers
 from sportsfeed_devstack.stack import Stack
 from sportsfeed_devstack.waiting import wait_until
@@ -45,12 +44,6 @@ class Servers:
 
 
 _SERVERS_USED: list[Servers] = []
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _docker_answers() -> bool:

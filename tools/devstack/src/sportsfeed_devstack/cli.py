@@ -16,26 +16,16 @@ import sys
 import time
 from types import FrameType
 
-from sportsfeed_common.admin import run_create_table, run_create_topics
-from sportsfeed_common.settings import CommonSettings, load_settings
-
 from .config import StackConfig, StackError
 from .stack import ENV_FILE, Stack
 
 MONITOR_INTERVAL_SECONDS = 1.0
 
 
-def _provision(config: StackConfig) -> None:
-    """Create topics and the table (both idempotent), as the Kubernetes init Job does."""
-    settings = load_settings(CommonSettings, config.service_environment())
-    if run_create_topics(settings) != 0 or run_create_table(settings) != 0:
-        raise StackError("provisioning topics or table failed (see above)")
-
-
 def _print_summary(stack: Stack) -> None:
-    print("\nsportsfeed local stack is up:")
+    print("\nsportsfeed is up:")
     for status in stack.status():
-        print(f"  {status.name:<9} {status.address:<28} pid {status.pid}")
+        print(f"  {status.name:<9} {status.address:<40} pid {status.pid}")
     print(f"\nLogs:        {stack.config.state_dir / 'logs'}")
     print(f"Environment: {stack.config.state_dir / ENV_FILE}")
     for key, value in stack.config.service_environment().items():
@@ -46,12 +36,6 @@ def _print_summary(stack: Stack) -> None:
 def cmd_up(stack: Stack, detach: bool) -> int:
     print(f"Starting the sportsfeed local stack (state in {stack.config.state_dir})", flush=True)
     stack.start()
-    try:
-        _provision(stack.config)
-    except BaseException:
-        if not detach:
-            stack.stop()
-        raise
     _print_summary(stack)
     if detach:
         print("\nRunning in the background; stop it with: ./sportsfeed down", flush=True)
@@ -67,7 +51,7 @@ def cmd_up(stack: Stack, detach: bool) -> int:
 
 
 def _run_until_signalled(stack: Stack) -> None:
-    """Block until SIGINT or SIGTERM; fail if a server dies underneath us."""
+    """Block until SIGINT or SIGTERM; fail if a process dies underneath us."""
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -97,7 +81,7 @@ def cmd_status(stack: Stack) -> int:
     statuses = stack.status()
     for status in statuses:
         state = f"running (pid {status.pid})" if status.running else "stopped"
-        print(f"{status.name:<9} {status.address:<28} {state}")
+        print(f"{status.name:<9} {status.address:<40} {state}")
     return 0 if all(status.running for status in statuses) else 3
 
 
@@ -111,13 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the platform")
     up.add_argument("--detach", action="store_true", help="leave it running in the background")
+    up.add_argument("--no-simulator", action="store_true", help="do not start the simulated provider")
     down = commands.add_parser("down", help="stop the platform")
     down.add_argument("--wipe", action="store_true", help="also delete Kafka, DynamoDB and Redis data")
     commands.add_parser("status", help="show what is running")
     commands.add_parser("install", help="download what the servers need, start nothing")
     args = parser.parse_args(argv)
     try:
-        stack = Stack(StackConfig.from_env())
+        config = StackConfig.from_env()
+        stack = Stack(config)
+        if args.command == "up" and args.no_simulator:
+            stack = Stack(config, only=frozenset(s.name for s in stack.servers if s.name != "provider"))
         if args.command == "up":
             return cmd_up(stack, args.detach)
         if args.command == "down":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,12 @@ class StackConfig:
     kafka_controller_port: int = 9093
     dynamodb_port: int = 8000
     redis_port: int = 6379
+    ingest_port: int = 8081
+    # Per-provider limits of the local ingest (see ingest's RATE_LIMITS); benchmarks raise them.
+    ingest_rate_limits: str = "*=5000/second"
+    ingest_workers: int = 1
+    simulator_rate: int = 20  # updates per second from the simulated provider
+    simulator_games: int = 12
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StackConfig:
@@ -42,9 +49,21 @@ class StackConfig:
                 ("kafka_controller_port", 9093),
                 ("dynamodb_port", 8000),
                 ("redis_port", 6379),
+                ("ingest_port", 8081),
             )
         }
-        return cls(state_dir=Path(state), cache_dir=Path(cache), **ports)
+        simulator = {
+            "simulator_rate": _positive(env, "SPORTSFEED_SIMULATOR_RATE", 20),
+            "simulator_games": _positive(env, "SPORTSFEED_SIMULATOR_GAMES", 12),
+            "ingest_workers": _positive(env, "SPORTSFEED_INGEST_WORKERS", 1),
+        }
+        return cls(
+            state_dir=Path(state),
+            cache_dir=Path(cache),
+            ingest_rate_limits=env.get("SPORTSFEED_INGEST_RATE_LIMITS") or cls.ingest_rate_limits,
+            **ports,
+            **simulator,
+        )
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -53,6 +72,10 @@ class StackConfig:
     @property
     def dynamodb_endpoint(self) -> str:
         return f"http://{HOST}:{self.dynamodb_port}"
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://{HOST}:{self.ingest_port}"
 
     @property
     def redis_url(self) -> str:
@@ -74,3 +97,19 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
         raise StackError(f"{name}: {raw!r} is not a port number (1-65535)")
     return int(raw)
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise StackError(f"{name}: {raw!r} is not a positive whole number")
+    return int(raw)
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (for private stacks: tests, benchmarks)."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]

@@ -16,6 +16,10 @@ import psutil
 
 STOP_TIMEOUT_SECONDS = 20.0
 
+# Set in every process we start, so ownership can be proven even where the command line
+# says nothing about us (``python -m sportsfeed_ingest.main``).
+OWNER_ENV = "SPORTSFEED_OWNER"
+
 # Handles of the servers this Python process started, by pid: kept so they are reaped
 # through Popen (no zombies, no "still running" warnings). A server started by another
 # launcher process (``up --detach``, then ``down``) is found through its pid file instead.
@@ -27,10 +31,11 @@ class ManagedProcess:
     name: str
     pid_file: Path
     log_file: Path
-    ownership_marker: str  # a string that appears in our process's command line
+    ownership_marker: str  # in our process's command line or its OWNER_ENV variable
 
     def start(self, argv: list[str], env: dict[str, str] | None = None) -> int:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        env = {**(os.environ if env is None else env), OWNER_ENV: self.ownership_marker}
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
                 argv,
@@ -50,11 +55,16 @@ class ManagedProcess:
         """Our process if it is alive, else ``None`` (a zombie counts as gone)."""
         try:
             pid = int(self.pid_file.read_text().strip())
+            child = _CHILDREN.get(pid)
+            if child is not None:
+                # Started by this launcher: the handle is the proof. (Reading /proc right after
+                # Popen can still show our own command line, before the child has exec'd.)
+                return psutil.Process(pid) if child.poll() is None else None
             process = psutil.Process(pid)
             if process.status() == psutil.STATUS_ZOMBIE:
                 _reap(pid)
                 return None
-            if self.ownership_marker not in " ".join(process.cmdline()):
+            if not owned_by(process, self.ownership_marker):
                 return None
             return process
         except (FileNotFoundError, ValueError, psutil.NoSuchProcess, psutil.AccessDenied):
@@ -83,6 +93,13 @@ class ManagedProcess:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log written)"
+
+
+def owned_by(process: psutil.Process, marker: str) -> bool:
+    """True if ``process`` was started with ``marker`` (checked in its command line, then its environment)."""
+    if marker in " ".join(process.cmdline()):
+        return True
+    return process.environ().get(OWNER_ENV) == marker
 
 
 def _signal_group(pid: int, signum: int) -> None:

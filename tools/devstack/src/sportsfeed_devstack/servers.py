@@ -25,9 +25,14 @@ JAVA_HEAP = "-Xmx512m"
 
 
 class Server(ABC):
-    """One server process: ``install`` (cached), ``configure`` (state folder), ``argv``, ``probe``."""
+    """One process of the stack: ``install`` (cached), ``configure`` (state folder), ``argv``, ``probe``.
+
+    Infrastructure (Kafka, DynamoDB Local, Redis) starts first; applications (the
+    services and the simulated provider) start after topics and table exist.
+    """
 
     name: str
+    is_application = False
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -56,6 +61,10 @@ class Server(ABC):
 
     @abstractmethod
     def argv(self) -> list[str]: ...
+
+    def environment(self) -> dict[str, str] | None:
+        """The process's environment; ``None`` inherits the launcher's."""
+        return None
 
     @abstractmethod
     def probe(self) -> bool:
@@ -286,5 +295,5 @@ def _stop_distribution_redis() -> None:
     print("  Redis: installed", file=sys.stdout, flush=True)
 
 
-def all_servers(config: StackConfig) -> list[Server]:
+def infrastructure(config: StackConfig) -> list[Server]:
     return [Kafka(config), DynamoDBLocal(config), Redis(config)]

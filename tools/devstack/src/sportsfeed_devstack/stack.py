@@ -10,8 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from sportsfeed_common.admin import run_create_table, run_create_topics
+from sportsfeed_common.settings import CommonSettings, load_settings
+
+from .applications import applications
 from .config import HOST, StackConfig, StackError
-from .servers import Server, all_servers
+from .servers import Server, infrastructure
 from .waiting import WaitTimeout, wait_until
 
 READY_TIMEOUT_SECONDS = 120.0
@@ -31,10 +35,12 @@ class ServerStatus:
 
 class Stack:
     def __init__(self, config: StackConfig, only: frozenset[str] | None = None) -> None:
-        """``only`` limits the stack to some servers by name (``kafka``, ``dynamodb``, ``redis``)."""
+        """``only`` limits the stack to some processes by name (``kafka``, ``ingest``, ``provider``...)."""
         self.config = config
         self.servers: list[Server] = [
-            server for server in all_servers(config) if only is None or server.name in only
+            server
+            for server in infrastructure(config) + applications(config)
+            if only is None or server.name in only
         ]
 
     def install(self) -> None:
@@ -44,10 +50,12 @@ class Stack:
             server.install()
 
     def start(self) -> None:
-        """Start every server not already running and wait until each answers a real request.
+        """Start every process not already running; each must answer a real request before the next step.
 
-        Anything this call started is stopped again if start-up fails or is
-        interrupted (Ctrl-C), so a failed start leaves no process behind.
+        Infrastructure first; then, if any application is part of this stack,
+        topics and table are created and the applications started. Anything
+        this call started is stopped again if start-up fails or is interrupted
+        (Ctrl-C), so a failed start leaves no process behind.
         """
         self.install()
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
@@ -55,12 +63,12 @@ class Stack:
         _check_ports_free(to_start)
         started: list[Server] = []
         try:
-            for server in to_start:
-                server.configure()
-                server.process.start(server.argv())
-                started.append(server)
-            for server in self.servers:
-                self._wait_ready(server)
+            infra = [server for server in self.servers if not server.is_application]
+            apps = [server for server in self.servers if server.is_application]
+            self._start_group(infra, to_start, started)
+            if apps:
+                provision(self.config)
+                self._start_group(apps, to_start, started)
         except BaseException:
             with shutdown_signals_ignored():
                 for server in reversed(started):
@@ -69,6 +77,15 @@ class Stack:
         (self.config.state_dir / ENV_FILE).write_text(
             "".join(f"{key}={value}\n" for key, value in self.config.service_environment().items())
         )
+
+    def _start_group(self, group: list[Server], to_start: list[Server], started: list[Server]) -> None:
+        for server in group:
+            if server in to_start:
+                server.configure()
+                server.process.start(server.argv(), server.environment())
+                started.append(server)
+        for server in group:
+            self._wait_ready(server)
 
     def _wait_ready(self, server: Server) -> None:
         began = time.monotonic()
@@ -103,6 +120,13 @@ class Stack:
             process = server.process.running()
             statuses.append(ServerStatus(server.name, server.address(), process.pid if process else None))
         return statuses
+
+
+def provision(config: StackConfig) -> None:
+    """Create topics and the table (both idempotent), as the Kubernetes init Job does."""
+    settings = load_settings(CommonSettings, config.service_environment())
+    if run_create_topics(settings) != 0 or run_create_table(settings) != 0:
+        raise StackError("provisioning topics or table failed (see above)")
 
 
 @contextmanager

@@ -1,0 +1,128 @@
+"""``sportsfeed-bench ingest``: start a private local stack, measure, print the table, stop it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import json
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKeys
+from sportsfeed_devstack.config import StackConfig, StackError, free_port
+from sportsfeed_devstack.stack import Stack
+
+from .ingest import Measurement, ingest_load, raw_librdkafka_producer, raw_producer
+from .workload import Workload
+from .wrk import ensure_wrk, wrk_available, wrk_load
+
+INGEST_TARGET_UPDATES_PER_SECOND = 20_000
+
+
+def private_stack(state_dir: Path) -> Stack:
+    """Every server of the platform on free ports, with the rate limit out of the way."""
+    config = replace(
+        StackConfig.from_env(),
+        state_dir=state_dir,
+        kafka_port=free_port(), kafka_controller_port=free_port(), dynamodb_port=free_port(),
+        redis_port=free_port(), ingest_port=free_port(),
+        ingest_rate_limits="*=10000000/second",
+        ingest_workers=os.cpu_count() or 1,
+    )
+    return Stack(config, only=frozenset({"kafka", "dynamodb", "redis", "ingest"}))
+
+
+def print_table(title: str, measured: Measurement, baselines: list[Measurement]) -> None:
+    print(f"\n{title}")
+    print(f"  {'':<40}{'updates':>10}{'seconds':>9}{'updates/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for row in [*baselines, measured]:
+        p50 = f"{row.p50_ms:.1f}" if row.p50_ms is not None else "-"
+        p99 = f"{row.p99_ms:.1f}" if row.p99_ms is not None else "-"
+        print(f"  {row.name:<40}{row.updates:>10,}{row.seconds:>9.1f}{row.rate:>12,.0f}{p50:>9}{p99:>9}{row.errors:>8}")
+    for baseline in baselines:
+        print(f"  ratio ingest / {baseline.name}: {measured.rate / baseline.rate:.2f}")
+
+
+async def _load(config: StackConfig, key: str, seconds: float, args: argparse.Namespace) -> Measurement:
+    if wrk_available():
+        return await asyncio.to_thread(wrk_load, config.ingest_url, key, seconds, args.connections, args.batch)
+    return await ingest_load(config.ingest_url, key, seconds, args.connections, args.batch)
+
+
+def _median(rows: list[Measurement]) -> Measurement:
+    """The round with the median rate (rounds are interleaved, so machine noise hits all alike)."""
+    return sorted(rows, key=lambda row: row.rate)[len(rows) // 2]
+
+
+async def bench_ingest(stack: Stack, args: argparse.Namespace) -> dict:
+    config = stack.config
+    key = LocalProviderKeys(config.state_dir).key_for(SIMULATED_PROVIDER)
+    generator = "wrk" if wrk_available() else "a Python (aiohttp) client"
+    print(f"\nIngest load: {generator}, {args.connections} keep-alive connections, batches of {args.batch}, "
+          f"{config.ingest_workers} ingest worker(s). Warm-up {args.warmup:g} s...", flush=True)
+    await _load(config, key, args.warmup, args)
+    rounds: dict[str, list[Measurement]] = {"aiokafka": [], "librdkafka": [], "ingest": []}
+    for number in range(1, args.rounds + 1):
+        rounds["aiokafka"].append(await raw_producer(
+            config.kafka_bootstrap, Workload(f"aio{number}").records(args.records, SIMULATED_PROVIDER)))
+        rounds["librdkafka"].append(await asyncio.to_thread(
+            raw_librdkafka_producer, config.kafka_bootstrap,
+            Workload(f"rdk{number}").records(args.records, SIMULATED_PROVIDER)))
+        rounds["ingest"].append(await _load(config, key, args.duration, args))
+        print(f"  round {number}/{args.rounds}: raw aiokafka {rounds['aiokafka'][-1].rate:,.0f}/s, "
+              f"raw librdkafka {rounds['librdkafka'][-1].rate:,.0f}/s, ingest {rounds['ingest'][-1].rate:,.0f}/s",
+              flush=True)
+    aiokafka, librdkafka, measured = (_median(rounds[name]) for name in ("aiokafka", "librdkafka", "ingest"))
+    print_table(f"Ingest throughput, median of {args.rounds} interleaved rounds (same broker, same run)",
+                measured, [aiokafka, librdkafka])
+    verdict = "met" if measured.rate >= INGEST_TARGET_UPDATES_PER_SECOND else "NOT met"
+    print(f"  target {INGEST_TARGET_UPDATES_PER_SECOND:,} updates/s: {verdict}")
+    return {
+        "machine": {"cpus": os.cpu_count()},
+        "load_generator": generator,
+        "ingest_workers": config.ingest_workers,
+        "rounds": {name: [row.to_json() for row in rows] for name, rows in rounds.items()},
+        "median": {"raw_aiokafka": aiokafka.to_json(), "raw_librdkafka": librdkafka.to_json(),
+                   "ingest": measured.to_json()},
+        "ratio_to_raw_aiokafka": round(measured.rate / aiokafka.rate, 3),
+        "ratio_to_raw_librdkafka": round(measured.rate / librdkafka.rate, 3),
+        "target_updates_per_second": INGEST_TARGET_UPDATES_PER_SECOND,
+        "target_met": verdict == "met",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sportsfeed-bench", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    ingest = commands.add_parser("ingest", help="ingest updates/s next to a raw producer")
+    ingest.add_argument("--duration", type=float, default=10, help="seconds of measured load per round (default 10)")
+    ingest.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
+    ingest.add_argument("--warmup", type=float, default=10, help="seconds of load before measuring (default 10)")
+    ingest.add_argument("--connections", type=int, default=64, help="concurrent keep-alive connections")
+    ingest.add_argument("--batch", type=int, default=10, help="updates per request (default 10)")
+    ingest.add_argument("--records", type=int, default=100_000, help="records per round for each raw producer")
+    ingest.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    ensure_wrk()
+    with tempfile.TemporaryDirectory(prefix="sportsfeed-bench-") as state:
+        stack = private_stack(Path(state))
+        try:
+            print("Starting a private stack...", flush=True)
+            stack.start()
+            results = asyncio.run(bench_ingest(stack, args))
+        except StackError as error:
+            print(f"sportsfeed-bench: {error}", file=sys.stderr)
+            return 1
+        finally:
+            stack.stop()
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+        print(f"\nResults written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

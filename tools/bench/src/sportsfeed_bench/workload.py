@@ -1,0 +1,53 @@
+"""The records a benchmark sends: distinct odds updates over many games, built cheaply."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from sportsfeed_common.events import OddsUpdate, encode
+
+GAMES = 200
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Workload:
+    """Distinct updates (unique ts per game and market) spread over ``GAMES`` games, in a fixed order."""
+
+    def __init__(self, run: str) -> None:
+        self.run = run
+        self._start = datetime.now(UTC) - timedelta(hours=1)
+        self._next = 0
+
+    def _items(self, count: int) -> Iterator[tuple[str, str, int]]:
+        for _ in range(count):
+            n = self._next
+            self._next += 1
+            yield f"game-bench-{self.run}-{n % GAMES}", _iso(self._start + timedelta(milliseconds=n // GAMES)), n
+
+    def request_body(self, count: int) -> bytes:
+        """A ``POST /v1/odds`` body of ``count`` updates (templated: the load generator must stay cheap)."""
+        items = ",".join(
+            f'{{"gameId":"{game}","market":"spread","ts":"{ts}","home":-3.5,"away":3.5,'
+            f'"homeOdds":{-110 - n % 40},"awayOdds":{100 + n % 40}}}'
+            for game, ts, n in self._items(count)
+        )
+        return f'{{"updates":[{items}]}}'.encode()
+
+    def records(self, count: int, provider: str) -> list[tuple[bytes, bytes]]:
+        """``(key, value)`` records exactly as ingest would produce them."""
+        return [
+            (
+                game.encode(),
+                encode(
+                    OddsUpdate(
+                        provider=provider, game_id=game, market="spread", ts=datetime.fromisoformat(ts),
+                        home=-3.5, away=3.5, home_odds=-110 - n % 40, away_odds=100 + n % 40,
+                    )
+                ),
+            )
+            for game, ts, n in self._items(count)
+        ]
