@@ -7,6 +7,7 @@ has running.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import signal
@@ -18,11 +19,13 @@ from pathlib import Path
 
 import psutil
 import pytest
+from aiokafka import AIOKafkaConsumer
 
-from sportsfeed_devstack.config import StackConfig
+from sportsfeed_common.events import OddsUpdate, decode
+from sportsfeed_common.topics import ODDS_RAW
+from sportsfeed_devstack.config import StackConfig, free_port
+from sportsfeed_devstack.processes import OWNER_ENV
 from sportsfeed_devstack.waiting import wait_until
-
-from ..conftest import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack]
 
@@ -40,6 +43,7 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "SPORTSFEED_KAFKA_CONTROLLER_PORT": str(free_port()),
         "SPORTSFEED_DYNAMODB_PORT": str(free_port()),
         "SPORTSFEED_REDIS_PORT": str(free_port()),
+        "SPORTSFEED_INGEST_PORT": str(free_port()),
     }
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "DYNAMODB_ENDPOINT", "REDIS_URL"):
         env.pop(name, None)
@@ -53,42 +57,76 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def processes_of(state_dir: str) -> list[str]:
-    """Every live process whose command line names this stack's state folder."""
+    """Every live process this stack started: its command line or its owner marker names the state folder."""
     found = []
     for process in psutil.process_iter(["cmdline", "status"]):
+        if process.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
         cmdline = " ".join(process.info["cmdline"] or [])
-        if state_dir in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
+        try:
+            owner = process.environ().get(OWNER_ENV, "")
+        except (psutil.AccessDenied, psutil.NoSuchProcess):
+            owner = ""
+        if state_dir in cmdline or owner.startswith(state_dir):
             found.append(cmdline[:120])
     return found
 
 
-def test_up_prints_addresses_and_down_leaves_nothing(stack_env: dict[str, str]) -> None:
+async def first_update_from(bootstrap: str, provider: str) -> OddsUpdate:
+    consumer = AIOKafkaConsumer(ODDS_RAW.name, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        async with asyncio.timeout(60):
+            async for record in consumer:
+                update = decode(record.value, OddsUpdate)
+                if update.provider == provider:
+                    return update
+    finally:
+        await consumer.stop()
+    raise AssertionError("unreachable")
+
+
+def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str]) -> None:
     state = stack_env["SPORTSFEED_STATE_DIR"]
     up = run(stack_env, "up", "--detach")
     assert up.returncode == 0, up.stdout + up.stderr
     kafka = f"127.0.0.1:{stack_env['SPORTSFEED_KAFKA_PORT']}"
     dynamodb = f"http://127.0.0.1:{stack_env['SPORTSFEED_DYNAMODB_PORT']}"
     redis_url = f"redis://127.0.0.1:{stack_env['SPORTSFEED_REDIS_PORT']}/0"
+    ingest = f"http://127.0.0.1:{stack_env['SPORTSFEED_INGEST_PORT']}"
     for line in (
         f"export KAFKA_BOOTSTRAP_SERVERS={kafka}",
         f"export DYNAMODB_ENDPOINT={dynamodb}",
         f"export REDIS_URL={redis_url}",
         "topic odds.raw: created",
         "table sportsfeeds: created; TTL enabled on EXPIRE",
+        f"ingest: ready at {ingest}",
     ):
         assert line in up.stdout
-    assert len(processes_of(state)) >= 3
+    assert len(processes_of(state)) >= 5
 
     status = run(stack_env, "status")
-    assert status.returncode == 0
-    assert status.stdout.count("running (pid") == 3
+    assert status.returncode == 0, status.stdout
+    assert status.stdout.count("running (pid") == 5
 
     # Broker logging works: the published POMs alone would leave SLF4J on its no-op logger.
     assert "Kafka Server started" in (Path(state) / "logs" / "kafka.log").read_text()
+    # The simulated provider's prices go through ingest into Kafka.
+    simulated = asyncio.run(first_update_from(kafka, "sim"))
+    assert simulated.game_id.startswith("game-sim-")
+    # A script written for the reference works unchanged (no API key, reference body).
+    reference = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "sportsfeed-reference-feed"), ingest],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert reference.returncode == 0, reference.stdout + reference.stderr
+    assert asyncio.run(first_update_from(kafka, "reference")).game_id in {
+        "game-2957FB14-2939-4A7C-BC54-331D65EE7D58", "game-CC39FC2A-8CD7-44F7-91EA-585D441BDDAF",
+    }
 
     down = run(stack_env, "down")
     assert down.returncode == 0
-    assert "Stopped: redis, dynamodb, kafka" in down.stdout
+    assert "Stopped: provider, ingest, redis, dynamodb, kafka" in down.stdout
     assert processes_of(state) == []
     assert run(stack_env, "status").returncode == 3
 
@@ -131,7 +169,7 @@ def test_ctrl_c_stops_everything(stack_env: dict[str, str]) -> None:
 
     try:
         wait_until(prompted, timeout=180, what="the foreground stack to come up")
-        assert len(processes_of(state)) >= 3
+        assert len(processes_of(state)) >= 5
         os.killpg(up.pid, signal.SIGINT)
         assert up.wait(timeout=120) == 0
     finally:

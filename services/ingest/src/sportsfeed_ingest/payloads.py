@@ -224,25 +224,16 @@ def _check_not_future(ts: datetime, context: Context) -> None:
         )
 
 
+# Everything a provider submits except its (optional, checked) provider, which the key decides.
+_SUBMITTED_FIELDS = tuple(name for name in OddsSubmission.__struct_fields__ if name != "provider")
+
+
 def odds_from_submission(submission: OddsSubmission, context: Context) -> OddsUpdate:
     if submission.provider is not None and submission.provider != context.provider:
         raise InvalidEvent("$.provider", None, "provider", "does not match the API key's provider")
+    fields = {name: getattr(submission, name) for name in _SUBMITTED_FIELDS}
     update = _event_or_invalid(
-        lambda: OddsUpdate(
-            provider=context.provider,
-            game_id=submission.game_id,
-            market=submission.market,
-            ts=submission.ts,
-            home=submission.home,
-            away=submission.away,
-            home_odds=submission.home_odds,
-            away_odds=submission.away_odds,
-            draw_odds=submission.draw_odds,
-            odds_format=submission.odds_format,
-            status=submission.status,
-            received_at=context.now,
-            trace=context.trace,
-        )
+        lambda: OddsUpdate(**fields, provider=context.provider, received_at=context.now, trace=context.trace)
     )
     _check_not_future(update.ts, context)
     return update

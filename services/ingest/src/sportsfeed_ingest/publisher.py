@@ -26,11 +26,14 @@ from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from sportsfeed_common.logs import ThrottledLog
+
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_SECONDS = 0.05
 READY_TIMEOUT_SECONDS = 2.0
 FLUSH_TIMEOUT_SECONDS = 10.0
+ERROR_LOG_INTERVAL_SECONDS = 10.0
 
 
 class KafkaUnavailable(RuntimeError):
@@ -76,7 +79,11 @@ class Publisher:
             # topic with the same partition count, whichever client produced it.
             "partitioner": "murmur2_random",
             "error_cb": self._on_error,
+            # Connection failures reach error_cb (logged, throttled); librdkafka's own stderr
+            # logging would repeat each of them several times a second during an outage.
+            "log_level": 2,
         }
+        self._error_log = ThrottledLog(log, ERROR_LOG_INTERVAL_SECONDS)
         self._producer: Producer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._settled: list[_BatchAcknowledgement] = []
@@ -99,7 +106,7 @@ class Publisher:
             log.error("Kafka producer failed fatally", extra={"error": str(error)})
             self._fatal = error
         else:
-            log.warning("Kafka client error", extra={"error": str(error)})
+            self._error_log.warning(error.name(), "Kafka client error", error=str(error))
 
     def _poll_forever(self) -> None:
         while self._running.is_set():

@@ -1,21 +1,29 @@
 """``sportsfeed``: run the platform locally on real servers.
 
-    sportsfeed up [--detach]   start Kafka, DynamoDB Local and Redis, create topics and table,
-                               then run in the foreground until Ctrl-C (or leave it running)
+    sportsfeed up [--detach] [--no-simulator]
+                               start Kafka, DynamoDB Local and Redis, create topics and table,
+                               start ingest and the simulated provider, then run in the
+                               foreground until Ctrl-C (or leave it running)
     sportsfeed down [--wipe]   stop everything this launcher started (and delete its data)
     sportsfeed status          what is running, and where
     sportsfeed install         download what the servers need into the cache, start nothing
+    sportsfeed reference-feed [--loop]   the reference's feed generator, against the local ingest
+    sportsfeed sample-data     the reference's sample games (through ingest) and clients
+    sportsfeed key             the local simulated provider's API key, for your own requests
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from types import FrameType
 
+from .applications import SIMULATED_PROVIDER, LocalProviderKeys
 from .config import StackConfig, StackError
 from .stack import ENV_FILE, Stack
 
@@ -77,6 +85,15 @@ def cmd_down(stack: Stack, wipe: bool) -> int:
     return 0
 
 
+def cmd_provider_tool(stack: Stack, module: str, arguments: list[str], with_key: bool) -> int:
+    """Run a provider tool against the running local stack, with its addresses (and key)."""
+    config = stack.config
+    env = {**os.environ, **config.service_environment(), "INGEST_URL": config.ingest_url}
+    if with_key:
+        env["PROVIDER_API_KEY"] = LocalProviderKeys(config.state_dir).key_for(SIMULATED_PROVIDER)
+    return subprocess.run([sys.executable, "-m", module, *arguments], env=env, check=False).returncode
+
+
 def cmd_status(stack: Stack) -> int:
     statuses = stack.status()
     for status in statuses:
@@ -100,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     down.add_argument("--wipe", action="store_true", help="also delete Kafka, DynamoDB and Redis data")
     commands.add_parser("status", help="show what is running")
     commands.add_parser("install", help="download what the servers need, start nothing")
+    reference = commands.add_parser("reference-feed", help="the reference's feed generator, sent to the local ingest")
+    reference.add_argument("--loop", action="store_true", help="every 2 s until Ctrl-C, like the reference's README")
+    commands.add_parser("sample-data", help="load the reference's sample games and clients")
+    commands.add_parser("key", help="print the local simulated provider's API key")
     args = parser.parse_args(argv)
     try:
         config = StackConfig.from_env()
@@ -112,6 +133,15 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_down(stack, args.wipe)
         if args.command == "status":
             return cmd_status(stack)
+        if args.command == "reference-feed":
+            # No key: the local ingest takes keyless reference feeds, as the reference did.
+            loop = ["--loop"] if args.loop else []
+            return cmd_provider_tool(stack, "sportsfeed_providers.reference_feed", [config.ingest_url, *loop], False)
+        if args.command == "sample-data":
+            return cmd_provider_tool(stack, "sportsfeed_providers.sample_data", [], True)
+        if args.command == "key":
+            print(LocalProviderKeys(config.state_dir).key_for(SIMULATED_PROVIDER))
+            return 0
         stack.install()
         return 0
     except StackError as error:
