@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sportsfeed_common.events import Game, OddsUpdate, decode, epoch_millis
 from sportsfeed_common.settings import load_settings
 from sportsfeed_common.topics import GAMES, ODDS_RAW, create_topics
+from sportsfeed_devstack.waiting import wait_until_async
 from sportsfeed_ingest.app import create_app
 from sportsfeed_ingest.auth import config_entry, new_key
 from sportsfeed_ingest.settings import IngestSettings
@@ -45,9 +46,11 @@ def ingest_settings(servers, **overrides: str) -> IngestSettings:
 async def start_client(settings: IngestSettings) -> TestClient:
     client = TestClient(TestServer(create_app(settings)))
     await client.start_server()
-    async with asyncio.timeout(30):  # the producer connects in the background
-        while (await client.get("/readyz")).status != 200:
-            await asyncio.sleep(0.05)
+    async def ready() -> bool:
+        return (await client.get("/readyz")).status == 200
+
+    # The producer connects in the background.
+    await wait_until_async(ready, timeout=30, what="ingest to be ready")
     return client
 
 
@@ -280,18 +283,20 @@ async def test_invalid_items_are_422_with_one_error_each_and_nothing_accepted(cl
         odds_item(game, now, provider="other"),
         odds_item(game, now, homeodds=-110),
         odds_item(game, now, market="1x2", oddsFormat="decimal", homeOdds=2.0, awayOdds=3.0),
+        {**odds_item(game, now), "ts": "0001-01-01T00:00:00+03:00"},  # found by the generated-input test
     ]}
     refused = await assert_refused_and_nothing_reached_kafka(
         client, odds_raw, lambda: client.post("/v1/odds", json=batch, headers=ACME), 422, "invalid_items"
     )
     errors = {error["index"]: error for error in refused["body"]["errors"]}
-    assert sorted(errors) == [1, 3, 4, 5, 6, 7]
+    assert sorted(errors) == [1, 3, 4, 5, 6, 7, 8]
     assert errors[1]["field"] == "homeOdds" and "American odds" in errors[1]["reason"]
     assert errors[3]["field"] == "gameId"
     assert errors[4]["field"] == "ts" and "ahead of the server clock" in errors[4]["reason"]
     assert errors[5]["field"] == "provider"
     assert errors[6]["field"] == "homeodds" and "unknown" in errors[6]["reason"].lower()
     assert errors[7]["field"] == "drawOdds"
+    assert errors[8]["field"] == "ts" and "out of range" in errors[8]["reason"]
     assert "nothing was accepted" in refused["body"]["message"]
 
 

@@ -95,6 +95,9 @@ def test_a_forged_id_is_refused() -> None:
         ({"ts": "2026-11-23T10:15:30"}, "ts", "timezone"),
         ({"ts": "yesterday"}, "ts", "Invalid RFC3339"),
         ({"ts": 1700000000}, "ts", "Expected `datetime`"),
+        ({"ts": "0001-01-01T00:00:00+03:00"}, "ts", "out of range"),
+        ({"ts": "1969-12-31T23:59:59.999Z"}, "ts", "before 1970"),
+        ({"receivedAt": "0001-01-01T00:00:00+14:00"}, "receivedAt", "out of range"),
     ],
 )
 def test_invalid_odds_are_refused_naming_the_field(

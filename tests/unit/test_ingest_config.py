@@ -65,7 +65,9 @@ def test_reference_dates(value: float | str, expected: datetime) -> None:
     assert parse_reference_date(value) == expected
 
 
-@pytest.mark.parametrize("value", ["2019-02-30 13:00:00", "03/03/2019", "2019-03-03", "1700000000"])
+@pytest.mark.parametrize(
+    "value", ["2019-02-30 13:00:00", "03/03/2019", "2019-03-03", "1700000000", "1969-12-31 23:59:59"]
+)
 def test_bad_reference_dates_are_refused_on_the_date_field(value: str) -> None:
     with pytest.raises(InvalidEvent) as refused:
         parse_reference_date(value)

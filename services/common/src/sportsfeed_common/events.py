@@ -82,6 +82,22 @@ def to_millisecond(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+def platform_time(field: str, moment: datetime) -> datetime:
+    """``moment`` as the platform keeps times (UTC, milliseconds), or a ValueError naming ``field``.
+
+    Times before the Unix epoch are refused: every stamp is also an epoch
+    millisecond count, and such a date is a provider's bug, not a price. A
+    time near year 1 with an eastern offset would not even convert to UTC.
+    """
+    try:
+        normal = to_millisecond(moment)
+    except OverflowError:
+        raise ValueError(f"{field}: is out of range") from None
+    if normal < _EPOCH:
+        raise ValueError(f"{field}: must not be before 1970-01-01T00:00:00Z")
+    return normal
+
+
 def epoch_millis(moment: datetime) -> int:
     """Milliseconds since the Unix epoch, exact (integer arithmetic, no float rounding)."""
     elapsed = moment - _EPOCH
@@ -129,9 +145,9 @@ class OddsUpdate(Event, kw_only=True):
     trace: Trace = msgspec.field(default_factory=Trace)
 
     def __post_init__(self) -> None:
-        self.ts = to_millisecond(self.ts)
+        self.ts = platform_time("ts", self.ts)
         if self.received_at is not None:
-            self.received_at = to_millisecond(self.received_at)
+            self.received_at = platform_time("receivedAt", self.received_at)
         for name in ("home", "away"):
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
@@ -161,7 +177,7 @@ class Game(Event, kw_only=True):
     status: GameStatus = "scheduled"
 
     def __post_init__(self) -> None:
-        self.game_date = to_millisecond(self.game_date)
+        self.game_date = platform_time("gameDate", self.game_date)
 
 
 class PriceChange(Event, kw_only=True):
@@ -210,7 +226,7 @@ class Alert(Event, kw_only=True):
     details: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.at = to_millisecond(self.at)
+        self.at = platform_time("at", self.at)
         if self.game_id is None and self.provider is None:
             raise ValueError("gameId: an alert names a gameId, a provider, or both")
 

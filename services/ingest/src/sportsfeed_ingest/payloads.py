@@ -36,6 +36,7 @@ from sportsfeed_common.events import (
     UtcTime,
     epoch_millis,
     explain_error,
+    platform_time,
     to_millisecond,
 )
 
@@ -250,9 +251,13 @@ def parse_reference_date(value: float | str) -> datetime:
                 "$.date", None, "date", "must be epoch seconds or 'YYYY-MM-DD hh:mm:ss[.sss]' (UTC)"
             )
         try:
-            return datetime.fromisoformat(value.rstrip("Z").replace(" ", "T")).replace(tzinfo=UTC)
-        except ValueError:
-            raise InvalidEvent("$.date", None, "date", f"{value!r} is not a real date and time") from None
+            moment = datetime.fromisoformat(value.rstrip("Z").replace(" ", "T")).replace(tzinfo=UTC)
+            return platform_time("date", moment)
+        except ValueError as error:
+            reason = str(error).removeprefix("date: ") if str(error).startswith("date: ") else (
+                f"{value!r} is not a real date and time"
+            )
+            raise InvalidEvent("$.date", None, "date", reason) from None
     return datetime.fromtimestamp(value, UTC)
 
 
