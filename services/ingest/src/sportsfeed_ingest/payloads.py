@@ -252,12 +252,12 @@ def parse_reference_date(value: float | str) -> datetime:
             )
         try:
             moment = datetime.fromisoformat(value.rstrip("Z").replace(" ", "T")).replace(tzinfo=UTC)
+        except ValueError:
+            raise InvalidEvent("$.date", None, "date", f"{value!r} is not a real date and time") from None
+        try:
             return platform_time("date", moment)
         except ValueError as error:
-            reason = str(error).removeprefix("date: ") if str(error).startswith("date: ") else (
-                f"{value!r} is not a real date and time"
-            )
-            raise InvalidEvent("$.date", None, "date", reason) from None
+            raise InvalidEvent("$.date", None, "date", str(error).removeprefix("date: ")) from None
     return datetime.fromtimestamp(value, UTC)
 
 
