@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-
 from sportsfeed_devstack.config import StackConfig, free_port
 from sportsfeed_devstack.servers import dynamodb_answers, kafka_answers, redis_answers
 from sportsfeed_devstack.stack import Stack

@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import pytest
 from boto3.dynamodb.conditions import Attr, Key
-
 from sportsfeed_common.events import Game, OddsUpdate
 from sportsfeed_common.table import (
     ODDS_PREFIX,

@@ -11,7 +11,6 @@ from typing import Any
 import msgspec
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-
 from sportsfeed_common.events import Game, OddsUpdate, decode, epoch_millis
 from sportsfeed_common.settings import load_settings
 from sportsfeed_common.topics import GAMES, ODDS_RAW, create_topics

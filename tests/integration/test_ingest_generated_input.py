@@ -17,7 +17,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
 from sportsfeed_common.topics import create_topics
 from sportsfeed_ingest.auth import config_entry, new_key
 

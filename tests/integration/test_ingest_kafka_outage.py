@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from sportsfeed_common.events import OddsUpdate, decode
 from sportsfeed_common.topics import ODDS_RAW, create_topics
 from sportsfeed_devstack.config import StackConfig

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 
 import pytest
-
 from sportsfeed_ingest.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.integration

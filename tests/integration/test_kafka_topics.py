@@ -12,9 +12,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-
 from sportsfeed_common.events import OddsUpdate, decode, encode
-from sportsfeed_common.topics import ALL_TOPICS, GAMES, ODDS_RAW, TopicSpec, create_topics
+from sportsfeed_common.topics import (
+    ALL_TOPICS,
+    GAMES,
+    ODDS_RAW,
+    TopicSpec,
+    create_topics,
+)
 
 pytestmark = pytest.mark.integration
 

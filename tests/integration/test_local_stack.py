@@ -20,7 +20,6 @@ from pathlib import Path
 import psutil
 import pytest
 from aiokafka import AIOKafkaConsumer
-
 from sportsfeed_common.events import OddsUpdate, decode
 from sportsfeed_common.topics import ODDS_RAW
 from sportsfeed_devstack.config import StackConfig, free_port

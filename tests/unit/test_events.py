@@ -7,7 +7,6 @@ from typing import Any
 
 import msgspec
 import pytest
-
 from sportsfeed_common.events import (
     Alert,
     Game,

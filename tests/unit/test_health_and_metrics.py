@@ -9,7 +9,6 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry, Counter
-
 from sportsfeed_common import health
 from sportsfeed_common.health import READINESS_CHECKS, add_health_routes
 from sportsfeed_common.metrics import add_metrics_route

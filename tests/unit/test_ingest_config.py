@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
 from sportsfeed_common.events import InvalidEvent
 from sportsfeed_common.settings import SettingsError, load_settings
 from sportsfeed_ingest.auth import ApiKeys, config_entry, hash_key, new_key

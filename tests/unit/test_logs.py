@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-
 from sportsfeed_common import logs
 from sportsfeed_common.logs import ThrottledLog, configure_logging
 

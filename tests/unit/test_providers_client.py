@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import random
 import socket
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-
 from sportsfeed_common.settings import Secret
 from sportsfeed_providers.client import (
     ApiError,
@@ -26,77 +20,9 @@ from sportsfeed_providers.client import (
 )
 from sportsfeed_providers.pacing import Stopped
 
+from .provider_fakes import FakeIngest, FakeTime
+
 KEY = Secret("sfk_test-key-never-printed")
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return msgspec.json.decode(self.body)
-
-
-@dataclass
-class FakeIngest:
-    """Answers from a script of (status, body, headers), then 202 with the item count; records every request.
-
-    A ``str`` body is sent as plain text, anything else as JSON.
-    """
-
-    url: str = ""
-    script: list[tuple[int, Any, dict[str, str]]] = field(default_factory=list)
-    requests: list[Seen] = field(default_factory=list)
-
-    def then(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> FakeIngest:
-        self.script.append((status, body, headers or {}))
-        return self
-
-    def paths(self) -> list[str]:
-        return [f"{seen.method} {seen.path}" for seen in self.requests]
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        self.requests.append(Seen(request.method, request.path, dict(request.headers), body))
-        if self.script:
-            status, answer, headers = self.script.pop(0)
-            if isinstance(answer, str):
-                return web.Response(text=answer, status=status, headers=headers)
-            return web.json_response(answer, status=status, headers=headers)
-        items = next(iter(msgspec.json.decode(body).values()))
-        return web.json_response({"accepted": len(items)}, status=202)
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        return app
-
-
-@pytest.fixture
-async def ingest() -> AsyncIterator[FakeIngest]:
-    fake = FakeIngest()
-    async with TestServer(fake.app()) as server:
-        fake.url = str(server.make_url("/"))
-        yield fake
-
-
-class FakeTime:
-    """A clock that moves only when something sleeps, and remembers every sleep."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.value = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.value
-
-    async def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.value += seconds
 
 
 def client_for(ingest: FakeIngest, time: FakeTime, **kwargs: Any) -> IngestClient:

@@ -7,7 +7,6 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-
 from sportsfeed_common.events import OddsUpdate, convert
 from sportsfeed_providers.catalogue import SPORTS
 from sportsfeed_providers.odds import (

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from sportsfeed_common.events import Game, convert
 from sportsfeed_common.settings import Secret, SettingsError
 from sportsfeed_providers.pacing import Timekeeper
@@ -28,7 +27,7 @@ from sportsfeed_providers.sample_data import (
     write_clients,
 )
 
-from .test_providers_client import FakeIngest, FakeTime, ingest  # noqa: F401  (fixture)
+from .provider_fakes import FakeIngest, FakeTime
 
 NOW = datetime(2026, 11, 23, 10, 44, 59, 999000, tzinfo=UTC)
 REFERENCE_FIELDS = ["summary", "gameId", "gameDate", "type", "isOpen", "away", "home", "awayOdds", "homeOdds", "date"]

@@ -7,14 +7,25 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from sportsfeed_common.events import Game, OddsUpdate, convert
 from sportsfeed_common.settings import Secret
 from sportsfeed_providers.catalogue import SPORTS, TEAMS, build_catalogue, game_payload
-from sportsfeed_providers.pacing import PacingSchedule, Stopped, Timekeeper, stop_aware_sleep
-from sportsfeed_providers.simulate import OddsFeed, Options, ProgressMeter, Totals, parse_args, simulate
+from sportsfeed_providers.pacing import (
+    PacingSchedule,
+    Stopped,
+    Timekeeper,
+    stop_aware_sleep,
+)
+from sportsfeed_providers.simulate import (
+    OddsFeed,
+    Options,
+    ProgressMeter,
+    Totals,
+    parse_args,
+    simulate,
+)
 
-from .test_providers_client import FakeIngest, FakeTime, ingest  # noqa: F401  (fixture)
+from .provider_fakes import FakeIngest, FakeTime
 
 NOW = datetime(2026, 11, 23, 10, 15, 30, 123000, tzinfo=UTC)
 KEY = "sfk_simulator-key"

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
-from sportsfeed_common.settings import CommonSettings, Port, Secret, SettingsError, load_settings
+from sportsfeed_common.settings import (
+    CommonSettings,
+    Port,
+    Secret,
+    SettingsError,
+    load_settings,
+)
 
 BASE = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092"}
 

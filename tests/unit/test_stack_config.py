@@ -6,7 +6,6 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from sportsfeed_devstack.config import StackConfig, StackError
 from sportsfeed_devstack.stack import Stack
 

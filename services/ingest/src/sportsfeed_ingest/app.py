@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-
 from sportsfeed_common.health import add_health_routes
 from sportsfeed_common.metrics import add_metrics_route
 

@@ -9,7 +9,6 @@ import sys
 
 import uvloop
 from aiohttp import web
-
 from sportsfeed_common.logs import configure_logging
 from sportsfeed_common.settings import SettingsError, load_settings
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-
 from sportsfeed_common.events import (
     Game,
     GameId,

@@ -25,7 +25,6 @@ import time
 from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Producer
-
 from sportsfeed_common.logs import ThrottledLog
 
 log = logging.getLogger(__name__)

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from redis.asyncio import BlockingConnectionPool
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 log = logging.getLogger(__name__)
 

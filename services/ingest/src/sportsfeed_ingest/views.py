@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-
 from sportsfeed_common.events import Event, Game, OddsUpdate, encode
 from sportsfeed_common.topics import GAMES, ODDS_RAW
 
@@ -34,7 +33,13 @@ from .payloads import (
 )
 from .publisher import KafkaUnavailable, Publisher
 from .ratelimit import RateLimiter
-from .responses import FeedsAccepted, GamesAccepted, OddsAccepted, Response, json_response
+from .responses import (
+    FeedsAccepted,
+    GamesAccepted,
+    OddsAccepted,
+    Response,
+    json_response,
+)
 from .settings import IngestSettings
 
 # How soon a provider should retry after a 503: Kafka outages are usually brief.

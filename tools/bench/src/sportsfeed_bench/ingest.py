@@ -13,7 +13,6 @@ import aiohttp
 from aiokafka import AIOKafkaProducer
 from confluent_kafka import Producer
 from hdrh.histogram import HdrHistogram
-
 from sportsfeed_common.topics import ODDS_RAW
 
 from .workload import Workload

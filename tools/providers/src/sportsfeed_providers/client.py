@@ -20,7 +20,6 @@ from typing import Any
 
 import aiohttp
 import msgspec
-
 from sportsfeed_common.settings import Secret
 
 API_KEY_HEADER = "X-API-Key"

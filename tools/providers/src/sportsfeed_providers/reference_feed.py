@@ -10,10 +10,10 @@ update sent twice.
 from __future__ import annotations
 
 import argparse
-import sys
 import asyncio
 import os
 import random
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +21,13 @@ from typing import Any
 
 from sportsfeed_common.settings import Secret
 
-from .cli import add_api_key_option, api_key_from, positive_float, positive_int, run_tool
+from .cli import (
+    add_api_key_option,
+    api_key_from,
+    positive_float,
+    positive_int,
+    run_tool,
+)
 from .client import SHORT_RETRIES, ApiError, GaveUp, IngestClient, report_retry
 from .pacing import PacingSchedule, Stopped, Timekeeper, stop_aware_sleep, utc_now
 

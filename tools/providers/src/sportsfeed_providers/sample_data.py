@@ -21,7 +21,6 @@ from typing import Annotated, Any
 import boto3
 import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
-
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.settings import NonEmptyStr, Secret, SettingsError, load_settings
 from sportsfeed_common.table import iso_millis

@@ -37,7 +37,15 @@ from .cli import (
     positive_int,
     run_tool,
 )
-from .client import ApiError, IngestClient, Reply, RetryNotice, Unauthorized, Unprocessable, report_retry
+from .client import (
+    ApiError,
+    IngestClient,
+    Reply,
+    RetryNotice,
+    Unauthorized,
+    Unprocessable,
+    report_retry,
+)
 from .odds import MARKETS, MarketSpec, MarketWalk, Price
 from .pacing import PacingSchedule, Stopped, Timekeeper, stop_aware_sleep, utc_now
 
