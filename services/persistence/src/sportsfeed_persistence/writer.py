@@ -1,0 +1,130 @@
+"""Writing batches of items to DynamoDB so that every one of them is stored, exactly once.
+
+The reference lost data here three ways: it ignored ``UnprocessedItems``, it
+sent batches holding one key twice (DynamoDB refuses such a batch whole), and
+it gave up on errors. This writer:
+
+- collapses items with the same key to the last one (keys are deterministic,
+  so the last write of a key is the one that counts anyway);
+- sends BatchWriteItem requests of at most 25 items;
+- resends unprocessed items, and retries throttling and unavailability, with
+  exponential backoff and full jitter, for as long as it takes. A DynamoDB
+  outage therefore blocks the caller, which is what pauses consumption: no
+  message after an unwritten one is ever committed;
+- refuses outright only what no retry can fix (a validation error), so the
+  caller can park that batch instead of retrying it forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+log = logging.getLogger(__name__)
+
+BATCH_LIMIT = 25  # DynamoDB's maximum items per BatchWriteItem
+
+# Worth retrying: DynamoDB is busy or briefly unavailable.
+RETRIABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class ItemsRefused(ValueError):
+    """DynamoDB refused the items themselves (not a transient failure); retrying cannot help."""
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter: wait a random time up to base * 2^attempt, capped."""
+
+    base_seconds: float = 0.05
+    cap_seconds: float = 5.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        # The exponent is capped too: a long outage must not overflow the float.
+        return self.rng.uniform(0, min(self.cap_seconds, self.base_seconds * 2 ** min(attempt, 30)))
+
+
+@dataclass
+class WriteReport:
+    items: int = 0  # distinct items stored
+    requests: int = 0  # BatchWriteItem calls made
+    retries: int = 0  # calls repeated for unprocessed items, throttling or unavailability
+    seconds: float = 0.0
+
+
+def _key(item: dict[str, Any]) -> tuple[Any, Any]:
+    return item["PK"], item["SK"]
+
+
+def collapse_duplicates(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One item per (PK, SK), the last one given, in first-seen order."""
+    latest: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for item in items:
+        latest[_key(item)] = item
+    return list(latest.values())
+
+
+class BatchWriter:
+    def __init__(self, client: Any, table: str, backoff: Backoff | None = None, sleep: Sleep = asyncio.sleep) -> None:
+        """``client`` is an aiobotocore DynamoDB client (or anything with its ``batch_write_item``)."""
+        self._client = client
+        self._table = table
+        self._backoff = backoff or Backoff()
+        self._sleep = sleep
+        self._serializer = TypeSerializer()
+
+    def _put_request(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {"PutRequest": {"Item": {name: self._serializer.serialize(value) for name, value in item.items()}}}
+
+    async def write(self, items: Sequence[dict[str, Any]]) -> WriteReport:
+        """Store every item; return only when all are stored. Raises :class:`ItemsRefused` for bad items."""
+        started = time.perf_counter()
+        distinct = collapse_duplicates(items)
+        report = WriteReport(items=len(distinct))
+        for start in range(0, len(distinct), BATCH_LIMIT):
+            pending = [self._put_request(item) for item in distinct[start : start + BATCH_LIMIT]]
+            await self._write_chunk(pending, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    async def _write_chunk(self, pending: list[dict[str, Any]], report: WriteReport) -> None:
+        attempt = 0
+        while pending:
+            report.requests += 1
+            try:
+                response = await self._client.batch_write_item(RequestItems={self._table: pending})
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                if code not in RETRIABLE_CODES:
+                    raise ItemsRefused(f"DynamoDB refused the batch: {code}: {error}") from error
+                log.warning("DynamoDB busy; retrying", extra={"code": code, "attempt": attempt})
+            except (BotoCoreError, OSError) as error:
+                # Connection refused, timeouts, endpoint down: wait it out, skipping nothing.
+                log.warning("DynamoDB unreachable; retrying", extra={"error": repr(error), "attempt": attempt})
+            else:
+                pending = response.get("UnprocessedItems", {}).get(self._table, [])
+                if not pending:
+                    return
+            report.retries += 1
+            await self._sleep(self._backoff.delay(attempt))
+            attempt += 1
