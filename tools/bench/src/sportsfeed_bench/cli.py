@@ -1,4 +1,4 @@
-"""``sportsfeed-bench ingest``: start a private local stack, measure, print the table, stop it."""
+"""``sportsfeed-bench ingest|writer``: start a private local stack, measure, print the table, stop it."""
 
 from __future__ import annotations
 
@@ -11,11 +11,17 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+import aioboto3
+import boto3
+from sportsfeed_common.aws import dynamodb_client_kwargs
+from sportsfeed_common.settings import CommonSettings, load_settings
+from sportsfeed_common.table import create_table
 from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKeys
 from sportsfeed_devstack.config import StackConfig, StackError, free_port
 from sportsfeed_devstack.stack import Stack
 
 from .ingest import Measurement, ingest_load, raw_librdkafka_producer, raw_producer
+from .storage import batch_writer, odds_items, raw_batch_write_loop
 from .workload import Workload
 from .wrk import ensure_wrk, wrk_available, wrk_load
 
@@ -37,13 +43,13 @@ def private_stack(state_dir: Path) -> Stack:
 
 def print_table(title: str, measured: Measurement, baselines: list[Measurement]) -> None:
     print(f"\n{title}")
-    print(f"  {'':<40}{'updates':>10}{'seconds':>9}{'updates/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    print(f"  {'':<40}{'items':>10}{'seconds':>9}{'per second':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for row in [*baselines, measured]:
         p50 = f"{row.p50_ms:.1f}" if row.p50_ms is not None else "-"
         p99 = f"{row.p99_ms:.1f}" if row.p99_ms is not None else "-"
         print(f"  {row.name:<40}{row.updates:>10,}{row.seconds:>9.1f}{row.rate:>12,.0f}{p50:>9}{p99:>9}{row.errors:>8}")
     for baseline in baselines:
-        print(f"  ratio ingest / {baseline.name}: {measured.rate / baseline.rate:.2f}")
+        print(f"  ratio {measured.name} / {baseline.name}: {measured.rate / baseline.rate:.2f}")
 
 
 async def _load(config: StackConfig, key: str, seconds: float, args: argparse.Namespace) -> Measurement:
@@ -94,6 +100,28 @@ async def bench_ingest(stack: Stack, args: argparse.Namespace) -> dict:
     }
 
 
+async def bench_writer(stack: Stack, args: argparse.Namespace) -> dict:
+    config = stack.config
+    settings = load_settings(CommonSettings, config.service_environment())
+    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), settings.dynamodb_table)
+    rounds: dict[str, list[Measurement]] = {"raw": [], "writer": []}
+    async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings)) as client:
+        print(f"\nWarm-up: {args.items:,} items...", flush=True)
+        await raw_batch_write_loop(client, settings.dynamodb_table, odds_items(args.items))
+        for number in range(1, args.rounds + 1):
+            rounds["raw"].append(await raw_batch_write_loop(client, settings.dynamodb_table, odds_items(args.items)))
+            rounds["writer"].append(await batch_writer(client, settings.dynamodb_table, odds_items(args.items)))
+            print(f"  round {number}/{args.rounds}: raw {rounds['raw'][-1].rate:,.0f} items/s, "
+                  f"writer {rounds['writer'][-1].rate:,.0f} items/s", flush=True)
+    raw, writer = _median(rounds["raw"]), _median(rounds["writer"])
+    print_table(f"Storage throughput, median of {args.rounds} interleaved rounds (same DynamoDB Local)", writer, [raw])
+    return {
+        "rounds": {name: [row.to_json() for row in rows] for name, rows in rounds.items()},
+        "median": {"raw": raw.to_json(), "writer": writer.to_json()},
+        "ratio": round(writer.rate / raw.rate, 3),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sportsfeed-bench", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -105,14 +133,22 @@ def main(argv: list[str] | None = None) -> int:
     ingest.add_argument("--batch", type=int, default=10, help="updates per request (default 10)")
     ingest.add_argument("--records", type=int, default=100_000, help="records per round for each raw producer")
     ingest.add_argument("--json", type=Path, help="also write the results here")
+    writer = commands.add_parser("writer", help="the persistence batch writer next to a raw BatchWriteItem loop")
+    writer.add_argument("--items", type=int, default=10_000, help="items per round (default 10,000)")
+    writer.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
+    writer.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
-    ensure_wrk()
+    if args.command == "ingest":
+        ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="sportsfeed-bench-") as state:
         stack = private_stack(Path(state))
+        if args.command == "writer":
+            stack = Stack(stack.config, only=frozenset({"dynamodb"}))
         try:
             print("Starting a private stack...", flush=True)
             stack.start()
-            results = asyncio.run(bench_ingest(stack, args))
+            bench = bench_ingest if args.command == "ingest" else bench_writer
+            results = asyncio.run(bench(stack, args))
         except StackError as error:
             print(f"sportsfeed-bench: {error}", file=sys.stderr)
             return 1
