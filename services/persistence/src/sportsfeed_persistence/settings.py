@@ -1,0 +1,18 @@
+"""Persistence's settings, read once from the environment."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from sportsfeed_common.settings import CommonSettings, Port
+
+
+class PersistenceSettings(CommonSettings, kw_only=True):
+    host: str = "0.0.0.0"
+    port: Port = 8082
+    # Up to this many messages are stored together, waiting at most this long to fill a batch.
+    batch_max_messages: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    batch_window_seconds: Annotated[float, msgspec.Meta(gt=0, le=5)] = 0.05
+    odds_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 365
+    consumer_group: Annotated[str, msgspec.Meta(min_length=1)] = "sportsfeed-persistence"

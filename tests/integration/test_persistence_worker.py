@@ -1,0 +1,143 @@
+"""The persistence worker as a real process against real Kafka and DynamoDB Local."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aiokafka import AIOKafkaProducer
+from boto3.dynamodb.conditions import Key
+from sportsfeed_common.aws import dynamodb_client_kwargs
+from sportsfeed_common.events import OddsUpdate, Trace, decode, encode, epoch_millis
+from sportsfeed_common.settings import CommonSettings, load_settings
+from sportsfeed_common.table import create_table
+from sportsfeed_common.topics import ODDS_RAW, ODDS_STORED, create_topics, dead_letter
+from sportsfeed_devstack.config import free_port
+from sportsfeed_devstack.waiting import wait_until_async
+
+from ..kafka_watch import TopicWatch
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def table_name() -> str:
+    return f"it-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+async def table(servers, table_name: str) -> Any:
+    await create_topics(servers.kafka_bootstrap)
+    settings = load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": table_name})
+    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), table_name)
+    return boto3.resource("dynamodb", **dynamodb_client_kwargs(settings)).Table(table_name)
+
+
+@pytest.fixture(scope="module")
+def worker(servers, table, table_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    log = Path(tmp_path_factory.mktemp("persistence")) / "persistence.log"
+    env = {
+        **os.environ, **servers.environment(),
+        "DYNAMODB_TABLE": table_name,
+        "CONSUMER_GROUP": f"it-persistence-{uuid.uuid4().hex[:8]}",
+        "PORT": str(free_port()), "HOST": "127.0.0.1",
+    }
+    with open(log, "wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "sportsfeed_persistence.main"], env=env,
+                                   stdout=output, stderr=subprocess.STDOUT)
+    yield log
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def updates(games: list[str], per_game: int) -> list[OddsUpdate]:
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    received = datetime.now(UTC).replace(microsecond=0)
+    return [
+        OddsUpdate(provider="acme", game_id=game, market="spread", ts=start + timedelta(milliseconds=n),
+                   home_odds=-110 - n % 50, away_odds=100 + n % 50, received_at=received,
+                   trace=Trace(ingested_at=epoch_millis(received)))
+        for n in range(per_game) for game in games
+    ]
+
+
+async def produce(bootstrap: str, records: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(ODDS_RAW.name, value, key=key)
+    finally:
+        await producer.stop()
+
+
+def items_of(table: Any, game: str) -> list[dict[str, Any]]:
+    return table.query(KeyConditionExpression=Key("PK").eq(game) & Key("SK").begins_with("odds-"))["Items"]
+
+
+async def test_updates_are_stored_once_published_and_poison_is_parked(servers, table, worker) -> None:
+    games = [f"game-{uuid.uuid4()}" for _ in range(4)]
+    batch = updates(games, 50)
+    records = [(u.game_id.encode(), encode(u)) for u in batch]
+    poison = [(b"game-poison", b"not json at all"), (b"game-poison", b'{"provider": "acme", "gameId": 1}')]
+    records = records[:100] + poison + records[100:]
+
+    async with TopicWatch(servers.kafka_bootstrap, ODDS_STORED.name) as stored, \
+            TopicWatch(servers.kafka_bootstrap, dead_letter(ODDS_RAW).name) as parked:
+        await stored.mark()
+        await parked.mark()
+        await produce(servers.kafka_bootstrap, records)
+
+        async def all_stored() -> bool:
+            return sum(len(items_of(table, game)) for game in games) == len(batch)
+
+        await wait_until_async(all_stored, timeout=120, what="every update to be in DynamoDB", interval=0.5)
+        items = [item for game in games for item in items_of(table, game)]
+        assert sorted(item["ID"] for item in items) == sorted(u.id for u in batch)
+        sample = next(item for item in items if item["ID"] == batch[0].id)
+        assert sample["HOMEODDS"] == -110 and sample["PROVIDER"] == "acme" and sample["MARKET"] == "spread"
+        assert sample["EXPIRE"] == sample["CREATED"] + 365 * 86400
+
+        async def published() -> list:
+            records = [r for r in await stored.read() if r.key.decode() in games]
+            return records if len(records) >= len(batch) else []
+
+        out = await wait_until_async(published, timeout=60, what="odds.stored to carry every update")
+        republished = [decode(r.value, OddsUpdate) for r in out]
+        assert sorted(u.id for u in republished) == sorted(u.id for u in batch)
+        assert all(u.trace.stored_at is not None and u.trace.stored_at >= u.trace.ingested_at for u in republished)
+
+        async def parked_both() -> list:
+            records = await parked.read()
+            return records if len(records) >= 2 else []
+
+        dead = await wait_until_async(parked_both, timeout=60, what="the poison messages in the DLQ")
+        assert [r.value for r in dead] == [value for _, value in poison]
+        headers = dict(dead[0].headers)
+        assert headers["source-topic"] == b"odds.raw" and b"malformed" in headers["error"]
+
+    # A replay of the same messages rewrites the same items: nothing changes.
+    before = sorted((i["SK"], i["CREATED"], i["EXPIRE"], i["HOMEODDS"]) for g in games for i in items_of(table, g))
+    async with TopicWatch(servers.kafka_bootstrap, ODDS_STORED.name) as stored:
+        await stored.mark()
+        await produce(servers.kafka_bootstrap, records)
+
+        async def replayed() -> bool:
+            return len([r for r in await stored.read() if r.key.decode() in games]) >= len(batch)
+
+        await wait_until_async(replayed, timeout=120, what="the replay to go through", interval=0.5)
+    after = sorted((i["SK"], i["CREATED"], i["EXPIRE"], i["HOMEODDS"]) for g in games for i in items_of(table, g))
+    assert after == before
