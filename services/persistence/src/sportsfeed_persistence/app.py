@@ -22,7 +22,7 @@ from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.topics import ODDS_RAW, ODDS_STORED, dead_letter
 
 from .settings import PersistenceSettings
-from .storing import Message, OddsStorer, Record, dead_letter_headers
+from .storing import DeadLetter, Message, OddsStorer, Record, dead_letter_headers
 from .writer import Backoff, BatchWriter, ItemsRefused
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def create_app(settings: PersistenceSettings) -> faust.App:
     return app
 
 
-async def _store_until_done(storer: OddsStorer, messages: list[Message], park) -> None:  # type: ignore[no-untyped-def]
+async def _store_until_done(storer: OddsStorer, messages: list[Message], park: DeadLetter) -> None:
     backoff = Backoff()
     attempt = 0
     while True:
