@@ -17,10 +17,23 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from boto3.dynamodb.conditions import Key
 from sportsfeed_common.aws import dynamodb_client_kwargs
-from sportsfeed_common.events import OddsUpdate, Trace, decode, encode, epoch_millis
+from sportsfeed_common.events import (
+    Game,
+    OddsUpdate,
+    Trace,
+    decode,
+    encode,
+    epoch_millis,
+)
 from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import create_table
-from sportsfeed_common.topics import ODDS_RAW, ODDS_STORED, create_topics, dead_letter
+from sportsfeed_common.table import SCHEDULED_INDEX, create_table
+from sportsfeed_common.topics import (
+    GAMES,
+    ODDS_RAW,
+    ODDS_STORED,
+    create_topics,
+    dead_letter,
+)
 from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.waiting import wait_until_async
 
@@ -74,16 +87,6 @@ def updates(games: list[str], per_game: int) -> list[OddsUpdate]:
     ]
 
 
-async def produce(bootstrap: str, records: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for key, value in records:
-            await producer.send_and_wait(ODDS_RAW.name, value, key=key)
-    finally:
-        await producer.stop()
-
-
 def items_of(table: Any, game: str) -> list[dict[str, Any]]:
     return table.query(KeyConditionExpression=Key("PK").eq(game) & Key("SK").begins_with("odds-"))["Items"]
 
@@ -99,7 +102,7 @@ async def test_updates_are_stored_once_published_and_poison_is_parked(servers, t
             TopicWatch(servers.kafka_bootstrap, dead_letter(ODDS_RAW).name) as parked:
         await stored.mark()
         await parked.mark()
-        await produce(servers.kafka_bootstrap, records)
+        await produce_to(servers.kafka_bootstrap, ODDS_RAW.name, records)
 
         async def all_stored() -> bool:
             return sum(len(items_of(table, game)) for game in games) == len(batch)
@@ -133,7 +136,7 @@ async def test_updates_are_stored_once_published_and_poison_is_parked(servers, t
     before = sorted((i["SK"], i["CREATED"], i["EXPIRE"], i["HOMEODDS"]) for g in games for i in items_of(table, g))
     async with TopicWatch(servers.kafka_bootstrap, ODDS_STORED.name) as stored:
         await stored.mark()
-        await produce(servers.kafka_bootstrap, records)
+        await produce_to(servers.kafka_bootstrap, ODDS_RAW.name, records)
 
         async def replayed() -> bool:
             return len([r for r in await stored.read() if r.key.decode() in games]) >= len(batch)
@@ -141,3 +144,61 @@ async def test_updates_are_stored_once_published_and_poison_is_parked(servers, t
         await wait_until_async(replayed, timeout=120, what="the replay to go through", interval=0.5)
     after = sorted((i["SK"], i["CREATED"], i["EXPIRE"], i["HOMEODDS"]) for g in games for i in items_of(table, g))
     assert after == before
+
+
+async def produce_to(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+def game(game_id: str, status: str, kickoff: datetime) -> Game:
+    return Game(game_id=game_id, sport="soccer", name="World Cup Qualifier", home_team="England",
+                away_team="Hungary", venue="Wembley Stadium", game_date=kickoff, status=status)  # type: ignore[arg-type]
+
+
+async def test_games_are_stored_and_only_scheduled_ones_are_in_the_scheduled_index(servers, table, worker) -> None:
+    kickoff = datetime(2032, 6, 1, 19, tzinfo=UTC) + timedelta(minutes=uuid.uuid4().int % 10_000)
+    scheduled, live = f"game-{uuid.uuid4()}", f"game-{uuid.uuid4()}"
+    invalid = (b"game-bad", b'{"gameId": "game-bad", "sport": "soccer"}')
+
+    def scheduled_ids() -> set[str]:
+        found = table.query(
+            IndexName=SCHEDULED_INDEX,
+            KeyConditionExpression=Key("ISSCHEDULED").eq("Y") & Key("GAMEDATE").eq(int(kickoff.timestamp())),
+        )["Items"]
+        return {item["PK"] for item in found}
+
+    async with TopicWatch(servers.kafka_bootstrap, dead_letter(GAMES).name) as parked:
+        await parked.mark()
+        await produce_to(servers.kafka_bootstrap, GAMES.name, [
+            (scheduled.encode(), encode(game(scheduled, "scheduled", kickoff))),
+            invalid,
+            (live.encode(), encode(game(live, "live", kickoff))),
+        ])
+
+        async def both_stored() -> bool:
+            return all(table.query(KeyConditionExpression=Key("PK").eq(g))["Items"] for g in (scheduled, live))
+
+        await wait_until_async(both_stored, timeout=60, what="both games in DynamoDB", interval=0.5)
+        assert scheduled_ids() == {scheduled}
+
+        async def parked_one() -> list:
+            return await parked.read()
+
+        dead = await wait_until_async(parked_one, timeout=60, what="the invalid game in games.dlq")
+        assert dead[0].value == invalid[1] and dict(dead[0].headers)["source-topic"] == b"games"
+
+    # The game kicks off: its item is replaced and leaves the sparse index.
+    await produce_to(servers.kafka_bootstrap, GAMES.name, [(scheduled.encode(), encode(game(scheduled, "live", kickoff)))])
+
+    async def left_index() -> bool:
+        return scheduled_ids() == set()
+
+    await wait_until_async(left_index, timeout=60, what="the game to leave the scheduled index", interval=0.5)
+    item = table.query(KeyConditionExpression=Key("PK").eq(scheduled))["Items"][0]
+    assert (item["STATUS"], item["SK"], "ISSCHEDULED" in item) == ("live", "game-soccer", False)

@@ -1,4 +1,4 @@
-"""The persistence worker: one faust app, one agent per input topic.
+"""The persistence worker: one faust app, one agent per input topic (odds.raw, games).
 
 The agent consumes with concurrency 1 and takes batches; faust acks a batch's
 events only when the loop body returns, so offsets are committed only after a
@@ -15,14 +15,28 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import aioboto3
 import faust
 from sportsfeed_common.aws import dynamodb_client_kwargs
-from sportsfeed_common.topics import ODDS_RAW, ODDS_STORED, dead_letter
+from sportsfeed_common.topics import (
+    GAMES,
+    ODDS_RAW,
+    ODDS_STORED,
+    TopicSpec,
+    dead_letter,
+)
 
 from .settings import PersistenceSettings
-from .storing import DeadLetter, Message, OddsStorer, Record, dead_letter_headers
+from .storing import (
+    DeadLetter,
+    GamesStorer,
+    Message,
+    OddsStorer,
+    Record,
+    dead_letter_headers,
+)
 from .writer import Backoff, BatchWriter, ItemsRefused
 
 log = logging.getLogger(__name__)
@@ -45,36 +59,60 @@ def create_app(settings: PersistenceSettings) -> faust.App:
         value_serializer="raw",
     )
     raw = app.topic(ODDS_RAW.name, key_type=bytes, value_type=bytes)
+    games = app.topic(GAMES.name, key_type=bytes, value_type=bytes)
     stored = app.topic(ODDS_STORED.name, key_type=bytes, value_type=bytes)
-    parked = app.topic(dead_letter(ODDS_RAW).name, key_type=bytes, value_type=bytes)
+
+    def parker(source: TopicSpec) -> DeadLetter:
+        """Parks undecodable messages of ``source`` in its dead-letter topic, original key and bytes."""
+        topic = app.topic(dead_letter(source).name, key_type=bytes, value_type=bytes)
+
+        async def park(message: Message, error: str) -> None:
+            delivery = await topic.send(
+                key=message.key, value=message.value, headers=dead_letter_headers(message, source.name, error)
+            )
+            await delivery
+            log.warning("message parked in the dead-letter topic", extra={
+                "topic": source.name, "partition": message.partition, "offset": message.offset, "error": error})
+
+        return park
 
     async def publish_stored(records: Sequence[Record]) -> None:
         deliveries = [await stored.send(key=key, value=value) for key, value in records]
         await asyncio.gather(*deliveries)
 
-    async def park(message: Message, error: str) -> None:
-        delivery = await parked.send(
-            key=message.key, value=message.value, headers=dead_letter_headers(message, ODDS_RAW.name, error)
-        )
-        await delivery
-        log.warning("message parked in the dead-letter topic",
-                    extra={"partition": message.partition, "offset": message.offset, "error": error})
+    def dynamodb() -> Any:
+        return aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings))
 
     @app.agent(raw, concurrency=1)
     async def store_odds(stream: faust.StreamT) -> None:
-        async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings)) as client:
+        park = parker(ODDS_RAW)
+        async with dynamodb() as client:
             storer = OddsStorer(
                 BatchWriter(client, settings.dynamodb_table), publish_stored, park,
                 timedelta(days=settings.odds_retention_days),
             )
             async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
-                messages = [Message(e.key, e.value, e.message.partition, e.message.offset) for e in events]
-                await _store_until_done(storer, messages, park)
+                await _store_until_done(storer, _messages(events), park)
+
+    @app.agent(games, concurrency=1)
+    async def store_games(stream: faust.StreamT) -> None:
+        park = parker(GAMES)
+        async with dynamodb() as client:
+            storer = GamesStorer(BatchWriter(client, settings.dynamodb_table), park)
+            async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
+                await _store_until_done(storer, _messages(events), park)
 
     return app
 
 
-async def _store_until_done(storer: OddsStorer, messages: list[Message], park: DeadLetter) -> None:
+def _messages(events: Sequence[faust.EventT]) -> list[Message]:
+    return [
+        Message(event.key, event.value, event.message.partition, event.message.offset, event.message.timestamp)
+        for event in events
+    ]
+
+
+async def _store_until_done(storer: OddsStorer | GamesStorer, messages: list[Message], park: DeadLetter) -> None:
     backoff = Backoff()
     attempt = 0
     while True:

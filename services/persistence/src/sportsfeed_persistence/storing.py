@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sportsfeed_common.events import (
+    EventT,
+    Game,
     InvalidEvent,
     OddsUpdate,
     decode,
     encode,
     epoch_millis,
 )
-from sportsfeed_common.table import odds_item
+from sportsfeed_common.table import game_item, odds_item
 
 from .writer import BatchWriter, WriteReport
 
@@ -42,6 +44,7 @@ class Message:
     value: bytes
     partition: int
     offset: int
+    timestamp_ms: int = 0  # when it was produced (Kafka's record timestamp)
 
 
 @dataclass
@@ -62,13 +65,8 @@ class OddsStorer:
 
     async def store(self, messages: Sequence[Message]) -> BatchReport:
         report = BatchReport()
-        updates: list[OddsUpdate] = []
-        for message in messages:
-            try:
-                updates.append(decode(message.value, OddsUpdate))
-            except InvalidEvent as error:
-                await self._dead_letter(message, f"{error.field or error.path}: {error.reason}")
-                report.dead_lettered += 1
+        decoded = await decode_or_park(messages, OddsUpdate, self._dead_letter, report)
+        updates = [update for _, update in decoded]
         if not updates:
             return report
         now = self._clock()
@@ -82,6 +80,43 @@ class OddsStorer:
             update.trace.stored_at = stored_at
         await self._publish_stored([(update.game_id.encode(), encode(update)) for update in updates])
         report.stored = len(updates)
+        return report
+
+
+async def decode_or_park(
+    messages: Sequence[Message], event_type: type[EventT], dead_letter: DeadLetter, report: BatchReport
+) -> list[tuple[Message, EventT]]:
+    """Each message decoded, in order; those that do not decode are parked (and counted) instead."""
+    decoded: list[tuple[Message, EventT]] = []
+    for message in messages:
+        try:
+            decoded.append((message, decode(message.value, event_type)))
+        except InvalidEvent as error:
+            await dead_letter(message, f"{error.field or error.path}: {error.reason}")
+            report.dead_lettered += 1
+    return decoded
+
+
+class GamesStorer:
+    """Game details to table items; ``ISSCHEDULED`` exists only while a game is scheduled.
+
+    A game's item is replaced whole on every change (PutItem), which is what drops
+    ``ISSCHEDULED`` from the sparse index once the game goes live. ``CREATED`` is
+    the message's own timestamp, so a replay rewrites the same item.
+    """
+
+    def __init__(self, writer: BatchWriter, dead_letter: DeadLetter) -> None:
+        self._writer = writer
+        self._dead_letter = dead_letter
+
+    async def store(self, messages: Sequence[Message]) -> BatchReport:
+        report = BatchReport()
+        decoded = await decode_or_park(messages, Game, self._dead_letter, report)
+        if decoded:
+            report.write = await self._writer.write(
+                [game_item(game, datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)) for message, game in decoded]
+            )
+            report.stored = len(decoded)
         return report
 
 
