@@ -7,14 +7,15 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from boto3.dynamodb.conditions import Key
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.events import (
@@ -55,25 +56,54 @@ async def table(servers, table_name: str) -> Any:
     return boto3.resource("dynamodb", **dynamodb_client_kwargs(settings)).Table(table_name)
 
 
-@pytest.fixture(scope="module")
-def worker(servers, table, table_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    log = Path(tmp_path_factory.mktemp("persistence")) / "persistence.log"
-    env = {
+async def worker_env(servers, table_name: str) -> dict[str, str]:
+    """A new consumer group that has, as far as Kafka knows, consumed everything produced so far:
+    the worker then handles only what the test itself produces (not the earlier tests' traffic)."""
+    group = f"it-persistence-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka_bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([ODDS_RAW.name, GAMES.name])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers.kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({partition: offset for partition, offset in ends.items()})
+    finally:
+        await consumer.stop()
+    return {
         **os.environ, **servers.environment(),
         "DYNAMODB_TABLE": table_name,
-        "CONSUMER_GROUP": f"it-persistence-{uuid.uuid4().hex[:8]}",
+        "CONSUMER_GROUP": group,
         "PORT": str(free_port()), "HOST": "127.0.0.1",
     }
-    with open(log, "wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "sportsfeed_persistence.main"], env=env,
-                                   stdout=output, stderr=subprocess.STDOUT)
-    yield log
+
+
+def spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as output:
+        return subprocess.Popen([sys.executable, "-m", "sportsfeed_persistence.main"], env=env,
+                                stdout=output, stderr=subprocess.STDOUT)
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@pytest.fixture(scope="module")
+async def worker(servers, table, table_name: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Path]:
+    log = Path(tmp_path_factory.mktemp("persistence")) / "persistence.log"
+    process = spawn_worker(await worker_env(servers, table_name), log)
+    yield log
+    stop_worker(process)
 
 
 def updates(games: list[str], per_game: int) -> list[OddsUpdate]:
@@ -202,3 +232,41 @@ async def test_games_are_stored_and_only_scheduled_ones_are_in_the_scheduled_ind
     await wait_until_async(left_index, timeout=60, what="the game to leave the scheduled index", interval=0.5)
     item = table.query(KeyConditionExpression=Key("PK").eq(scheduled))["Items"][0]
     assert (item["STATUS"], item["SK"], "ISSCHEDULED" in item) == ("live", "game-soccer", False)
+
+
+async def test_kill_9_mid_stream_then_restart_loses_nothing(servers, tmp_path: Path) -> None:
+    table_name = f"it-{uuid.uuid4().hex[:8]}"
+    settings = load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": table_name})
+    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), table_name)
+    killed_table = boto3.resource("dynamodb", **dynamodb_client_kwargs(settings)).Table(table_name)
+    env = await worker_env(servers, table_name)  # one consumer group for both lives of the worker
+    games = [f"game-{uuid.uuid4()}" for _ in range(5)]
+    batch = updates(games, 300)
+    log = tmp_path / "persistence.log"
+
+    def count() -> int:
+        return sum(len(items_of(killed_table, game)) for game in games)
+
+    first = spawn_worker(env, log)
+    try:
+        await produce_to(servers.kafka_bootstrap, ODDS_RAW.name, [(u.game_id.encode(), encode(u)) for u in batch])
+
+        async def mid_stream() -> bool:
+            return count() >= 100
+
+        await wait_until_async(mid_stream, timeout=120, what="the worker to be mid-stream", interval=0.2)
+    finally:
+        first.kill()  # SIGKILL: no shutdown, no final commit
+        first.wait()
+    assert count() < len(batch), "the worker finished before it could be killed mid-stream"
+
+    second = spawn_worker(env, log)
+    try:
+        async def all_stored() -> bool:
+            return count() == len(batch)
+
+        await wait_until_async(all_stored, timeout=120, what="every update after the restart", interval=0.5)
+    finally:
+        stop_worker(second)
+    ids = [item["ID"] for game in games for item in items_of(killed_table, game)]
+    assert sorted(ids) == sorted(u.id for u in batch)  # each exactly once, none missing

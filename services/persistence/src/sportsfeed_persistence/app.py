@@ -51,6 +51,8 @@ def create_app(settings: PersistenceSettings) -> faust.App:
         topic_allow_declare=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.consumer_session_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, settings.consumer_session_timeout_seconds / 3),
         producer_acks=-1,
         web_enabled=True,
         web_bind=settings.host,

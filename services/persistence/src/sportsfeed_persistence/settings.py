@@ -16,3 +16,6 @@ class PersistenceSettings(CommonSettings, kw_only=True):
     batch_window_seconds: Annotated[float, msgspec.Meta(gt=0, le=5)] = 0.05
     odds_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 365
     consumer_group: Annotated[str, msgspec.Meta(min_length=1)] = "sportsfeed-persistence"
+    # How long a crashed worker keeps its partitions before the group moves them: the pause in
+    # storing after a crash. faust's default (60 s) is long for live prices.
+    consumer_session_timeout_seconds: Annotated[float, msgspec.Meta(ge=6, le=300)] = 10.0
