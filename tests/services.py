@@ -36,9 +36,14 @@ def service_process(module: str, env: dict[str, str], url: str, log: Path) -> It
         wait_until(ready, timeout=60, what=f"{module} to be ready")
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Graceful stop (SIGTERM, as Kubernetes sends it); SIGKILL only if it does not exit in time."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

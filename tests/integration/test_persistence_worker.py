@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -39,6 +38,7 @@ from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.waiting import wait_until_async
 
 from ..kafka_watch import TopicWatch
+from ..services import stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -89,21 +89,12 @@ def spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
                                 stdout=output, stderr=subprocess.STDOUT)
 
 
-def stop_worker(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="module")
 async def worker(servers, table, table_name: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Path]:
     log = Path(tmp_path_factory.mktemp("persistence")) / "persistence.log"
     process = spawn_worker(await worker_env(servers, table_name), log)
     yield log
-    stop_worker(process)
+    stop_process(process)
 
 
 def updates(games: list[str], per_game: int) -> list[OddsUpdate]:
@@ -267,6 +258,6 @@ async def test_kill_9_mid_stream_then_restart_loses_nothing(servers, tmp_path: P
 
         await wait_until_async(all_stored, timeout=120, what="every update after the restart", interval=0.5)
     finally:
-        stop_worker(second)
+        stop_process(second)
     ids = [item["ID"] for game in games for item in items_of(killed_table, game)]
     assert sorted(ids) == sorted(u.id for u in batch)  # each exactly once, none missing
