@@ -129,8 +129,9 @@ class Publisher:
         if producer is None:
             raise KafkaUnavailable("the Kafka producer is not running")
         if self._fatal is not None:
-            await self._replace_producer()
-            raise KafkaUnavailable(f"the Kafka producer failed ({self._fatal}); it has been replaced")
+            failure = self._fatal
+            self._replace_producer()
+            raise KafkaUnavailable(f"the Kafka producer failed ({failure}); it has been replaced")
         started = time.perf_counter()
         acknowledgement = _BatchAcknowledgement(asyncio.get_running_loop().create_future(), len(records))
 
@@ -158,7 +159,7 @@ class Publisher:
             deadline.cancel()
         return time.perf_counter() - started
 
-    async def _replace_producer(self) -> None:
+    def _replace_producer(self) -> None:
         # The broken producer's pending records time out with their requests (503, retried).
         self._producer, self._fatal = Producer(self._config), None
 
