@@ -228,15 +228,19 @@ def _check_not_future(ts: datetime, context: Context) -> None:
 _SUBMITTED_FIELDS = tuple(name for name in OddsSubmission.__struct_fields__ if name != "provider")
 
 
-def odds_from_submission(submission: OddsSubmission, context: Context) -> OddsUpdate:
-    if submission.provider is not None and submission.provider != context.provider:
-        raise InvalidEvent("$.provider", None, "provider", "does not match the API key's provider")
-    fields = {name: getattr(submission, name) for name in _SUBMITTED_FIELDS}
+def _stamped_update(context: Context, **fields: Any) -> OddsUpdate:
+    """An OddsUpdate from the provider's fields plus the server's: provider, receivedAt, trace."""
     update = _event_or_invalid(
         lambda: OddsUpdate(**fields, provider=context.provider, received_at=context.now, trace=context.trace)
     )
     _check_not_future(update.ts, context)
     return update
+
+
+def odds_from_submission(submission: OddsSubmission, context: Context) -> OddsUpdate:
+    if submission.provider is not None and submission.provider != context.provider:
+        raise InvalidEvent("$.provider", None, "provider", "does not match the API key's provider")
+    return _stamped_update(context, **{name: getattr(submission, name) for name in _SUBMITTED_FIELDS})
 
 
 _REFERENCE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z?")
@@ -261,25 +265,18 @@ def parse_reference_date(value: float | str) -> datetime:
 
 
 def odds_from_reference(item: ReferenceOdds, context: Context) -> OddsUpdate:
-    ts = parse_reference_date(item.date)
-    update = _event_or_invalid(
-        lambda: OddsUpdate(
-            provider=context.provider,
-            game_id=item.gameId,
-            market=item.type or "spread",
-            ts=ts,
-            home=item.home,
-            away=item.away,
-            home_odds=item.homeOdds,
-            away_odds=item.awayOdds,
-            odds_format="american",
-            status="suspended" if item.isOpen is False else "open",
-            received_at=context.now,
-            trace=context.trace,
-        )
+    return _stamped_update(
+        context,
+        game_id=item.gameId,
+        market=item.type or "spread",
+        ts=parse_reference_date(item.date),
+        home=item.home,
+        away=item.away,
+        home_odds=item.homeOdds,
+        away_odds=item.awayOdds,
+        odds_format="american",
+        status="suspended" if item.isOpen is False else "open",
     )
-    _check_not_future(update.ts, context)
-    return update
 
 
 def game_from_submission(submission: GameSubmission, context: Context) -> Game:
