@@ -5,21 +5,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sportsfeed_devstack.applications import http_ok
 from sportsfeed_devstack.waiting import wait_until
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
 
 
 @contextmanager
@@ -31,7 +22,7 @@ def service_process(module: str, env: dict[str, str], url: str, log: Path) -> It
         def ready() -> bool:
             if process.poll() is not None:
                 raise RuntimeError(f"{module} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            return _ready(url)
+            return http_ok(f"{url}/readyz")
 
         wait_until(ready, timeout=60, what=f"{module} to be ready")
         yield process
