@@ -6,12 +6,17 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 from sportsfeed_common.health import add_health_routes
+from sportsfeed_common.http import (
+    OPENAPI,
+    Handler,
+    handle_with_json_errors,
+    openapi_view,
+)
 from sportsfeed_common.metrics import add_metrics_route
 
 from .auth import ApiKeys
-from .errors import Handler, handle_with_json_errors
 from .metrics import IngestMetrics
-from .openapi import OPENAPI, build_openapi, openapi_view
+from .openapi import build_openapi
 from .publisher import Publisher
 from .ratelimit import RateLimiter
 from .settings import IngestSettings

@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from aiohttp import web
+from sportsfeed_common.http import (
+    SCHEMA_REF,
+    ErrorBody,
+    ecma_patterns,
+    plain_operation,
+    schema_ref,
+)
 
 from .auth import API_KEY_HEADER
 from .payloads import GamesBatch, OddsBatch, ReferenceFeed
-from .responses import ErrorBody, FeedsAccepted, GamesAccepted, OddsAccepted
+from .responses import FeedsAccepted, GamesAccepted, OddsAccepted
 from .settings import IngestSettings
-
-REF = "#/components/schemas/{name}"
 
 _REFUSALS = {
     "400": "The body is not JSON.",
@@ -27,18 +31,18 @@ _REFUSALS = {
 
 
 def _write_operation(summary: str, description: str, request: str, accepted: str, anonymous: bool = False) -> dict[str, Any]:
-    error = {"content": {"application/json": {"schema": {"$ref": REF.format(name="ErrorBody")}}}}
+    error = {"content": {"application/json": {"schema": schema_ref("ErrorBody")}}}
     operation: dict[str, Any] = {
         "summary": summary,
         "description": description,
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": REF.format(name=request)}}},
+            "content": {"application/json": {"schema": schema_ref(request)}},
         },
         "responses": {
             "202": {
                 "description": "Every item is acknowledged by Kafka.",
-                "content": {"application/json": {"schema": {"$ref": REF.format(name=accepted)}}},
+                "content": {"application/json": {"schema": schema_ref(accepted)}},
             },
             **{status: {"description": text, **error} for status, text in _REFUSALS.items()},
         },
@@ -47,27 +51,11 @@ def _write_operation(summary: str, description: str, request: str, accepted: str
     return operation
 
 
-def _plain(description: str, media: str = "application/json") -> dict[str, Any]:
-    return {"get": {"summary": description, "security": [], "responses": {"200": {"description": description, "content": {media: {}}}}}}
-
-
-def _ecma_patterns(node: Any) -> Any:
-    """JSON Schema regexes use the ECMA dialect, where ``$`` already means end of input."""
-    if isinstance(node, dict):
-        return {
-            key: value.replace("$(?!\\n)", "$") if key == "pattern" and isinstance(value, str) else _ecma_patterns(value)
-            for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [_ecma_patterns(value) for value in node]
-    return node
-
-
 def build_openapi(settings: IngestSettings) -> dict[str, Any]:
     limit = settings.max_batch_items
     (_, components) = msgspec.json.schema_components(
         [OddsBatch, GamesBatch, ReferenceFeed, OddsAccepted, FeedsAccepted, GamesAccepted, ErrorBody],
-        ref_template=REF,
+        ref_template=SCHEMA_REF,
     )
     for name, field in (("OddsBatch", "updates"), ("GamesBatch", "games"), ("ReferenceFeed", "odds")):
         components[name]["properties"][field].update(minItems=1, maxItems=limit)
@@ -93,10 +81,10 @@ def build_openapi(settings: IngestSettings) -> dict[str, Any]:
                 "The reference system's body. `date` is epoch seconds or 'YYYY-MM-DD hh:mm:ss[.sss]' (UTC); "
                 "`type` names the market (default spread); `isOpen: false` marks it suspended.",
                 "ReferenceFeed", "FeedsAccepted", anonymous=settings.anonymous_feeds_provider is not None)},
-            "/healthz": _plain("The process is alive."),
-            "/readyz": _plain("Kafka is reachable (503 otherwise)."),
-            "/metrics": _plain("Prometheus metrics.", "text/plain"),
-            "/openapi.json": _plain("This document."),
+            "/healthz": plain_operation("The process is alive."),
+            "/readyz": plain_operation("Kafka is reachable (503 otherwise)."),
+            "/metrics": plain_operation("Prometheus metrics.", "text/plain"),
+            "/openapi.json": plain_operation("This document."),
         },
         "components": {
             "schemas": components,
@@ -104,11 +92,4 @@ def build_openapi(settings: IngestSettings) -> dict[str, Any]:
         },
     }
     document["paths"]["/readyz"]["get"]["responses"]["503"] = {"description": "Kafka is not reachable.", "content": {"application/json": {}}}
-    return _ecma_patterns(document)
-
-
-OPENAPI = web.AppKey("openapi", dict)
-
-
-async def openapi_view(request: web.Request) -> web.Response:
-    return web.json_response(request.app[OPENAPI])
+    return ecma_patterns(document)

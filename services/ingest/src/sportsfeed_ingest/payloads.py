@@ -38,8 +38,7 @@ from sportsfeed_common.events import (
     platform_time,
     to_millisecond,
 )
-
-from .responses import ItemError
+from sportsfeed_common.http import ItemError
 
 
 class Submission(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):

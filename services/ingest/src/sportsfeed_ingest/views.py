@@ -17,10 +17,10 @@ from typing import Any
 
 from aiohttp import web
 from sportsfeed_common.events import Event, Game, OddsUpdate, encode
+from sportsfeed_common.http import Body, json_error, json_response
 from sportsfeed_common.topics import GAMES, ODDS_RAW
 
 from .auth import API_KEY_HEADER, ApiKeys
-from .errors import json_error
 from .metrics import IngestMetrics
 from .payloads import (
     Context,
@@ -33,13 +33,7 @@ from .payloads import (
 )
 from .publisher import KafkaUnavailable, Publisher
 from .ratelimit import RateLimiter
-from .responses import (
-    FeedsAccepted,
-    GamesAccepted,
-    OddsAccepted,
-    Response,
-    json_response,
-)
+from .responses import FeedsAccepted, GamesAccepted, OddsAccepted
 from .settings import IngestSettings
 
 # How soon a provider should retry after a 503: Kafka outages are usually brief.
@@ -158,7 +152,7 @@ async def _accept(
     validate: Callable[[bytes, Context], list[Any]],
     topic: str,
     key_of: Callable[[Any], str],
-    respond: Callable[[list[Any]], Response],
+    respond: Callable[[list[Any]], Body],
     allow_anonymous: bool = False,
 ) -> web.Response:
     ingest = request.app[INGEST]
