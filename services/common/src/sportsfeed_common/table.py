@@ -18,12 +18,16 @@ from decimal import Decimal
 from typing import Any
 
 from .events import Game, OddsUpdate, epoch_millis, to_millisecond
+from .series import Candle, FeedCount, Ohlc, minute_of
 
 log = logging.getLogger(__name__)
 
 SCHEDULED_INDEX = "GSI-1"
 TTL_ATTRIBUTE = "EXPIRE"
 ODDS_PREFIX = "odds-"
+CANDLE_PREFIX = "candle-"
+COUNT_PREFIX = "count-"
+PROVIDER_PREFIX = "provider-"
 DEFAULT_ODDS_RETENTION = timedelta(days=365)
 
 # Sorts after every character allowed in provider ids and markets, so it closes a range.
@@ -77,6 +81,32 @@ def odds_range(start: datetime, end: datetime) -> tuple[str, str]:
     return f"{ODDS_PREFIX}{iso_millis(start)}", f"{ODDS_PREFIX}{iso_millis(end)}#{_RANGE_END}"
 
 
+def iso_minute(moment: datetime) -> str:
+    """Fixed-width ``YYYY-MM-DDThh:mmZ`` of the minute ``moment`` falls in."""
+    return minute_of(moment).replace(tzinfo=None).isoformat(timespec="minutes") + "Z"
+
+
+def candle_sort_key(market: str, minute: datetime) -> str:
+    return f"{CANDLE_PREFIX}{market}#{iso_minute(minute)}"
+
+
+def candle_range(market: str, start: datetime, end: datetime) -> tuple[str, str]:
+    """Inclusive sort-key bounds for the candles of ``market`` in the minutes from ``start`` to ``end``."""
+    return candle_sort_key(market, start), candle_sort_key(market, end)
+
+
+def provider_key(provider: str) -> str:
+    return f"{PROVIDER_PREFIX}{provider}"
+
+
+def count_sort_key(minute: datetime) -> str:
+    return f"{COUNT_PREFIX}{iso_minute(minute)}"
+
+
+def count_range(start: datetime, end: datetime) -> tuple[str, str]:
+    return count_sort_key(start), count_sort_key(end)
+
+
 def game_item(game: Game, created: datetime) -> dict[str, Any]:
     """A Game as a table item. ``ISSCHEDULED`` exists only while scheduled: GSI-1 stays sparse."""
     item: dict[str, Any] = {
@@ -126,6 +156,56 @@ def odds_item(
     if update.received_at is not None:
         item["RECEIVEDAT"] = epoch_millis(update.received_at)
     return item
+
+
+_SIDES = ("HOME", "AWAY", "DRAW")
+_OHLC = ("OPEN", "HIGH", "LOW", "CLOSE")
+
+
+def candle_item(candle: Candle, expire: datetime) -> dict[str, Any]:
+    """A whole candle item: written with PutItem, so writing it again changes nothing."""
+    item: dict[str, Any] = {
+        "PK": candle.game_id,
+        "SK": candle_sort_key(candle.market, candle.minute),
+        "MARKET": candle.market,
+        "MINUTE": iso_minute(candle.minute),
+        "COUNT": candle.count,
+        TTL_ATTRIBUTE: int(expire.timestamp()),
+    }
+    for side, ohlc in zip(_SIDES, (candle.home, candle.away, candle.draw), strict=True):
+        if ohlc is not None:
+            item.update({f"{side}{part}": _number(getattr(ohlc, part.lower())) for part in _OHLC})
+    return item
+
+
+def candle_from_item(item: dict[str, Any]) -> Candle:
+    """``item`` with plain values (numbers as int or float), as the read side deserialises them."""
+    sides = {
+        side.lower(): Ohlc(**{part.lower(): item[f"{side}{part}"] for part in _OHLC})
+        for side in _SIDES
+        if f"{side}OPEN" in item
+    }
+    return Candle(game_id=item["PK"], market=item["MARKET"], minute=_parse_minute(item["MINUTE"]),
+                  count=item["COUNT"], **sides)
+
+
+def count_item(count: FeedCount, expire: datetime) -> dict[str, Any]:
+    return {
+        "PK": provider_key(count.provider),
+        "SK": count_sort_key(count.minute),
+        "PROVIDER": count.provider,
+        "MINUTE": iso_minute(count.minute),
+        "COUNT": count.count,
+        TTL_ATTRIBUTE: int(expire.timestamp()),
+    }
+
+
+def count_from_item(item: dict[str, Any]) -> FeedCount:
+    return FeedCount(provider=item["PROVIDER"], minute=_parse_minute(item["MINUTE"]), count=item["COUNT"])
+
+
+def _parse_minute(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _number(value: float) -> Decimal | int:

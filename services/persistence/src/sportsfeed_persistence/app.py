@@ -19,6 +19,7 @@ from typing import Any
 
 import aioboto3
 import faust
+from faust.types import TP
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.topics import (
     GAMES,
@@ -28,6 +29,8 @@ from sportsfeed_common.topics import (
     dead_letter,
 )
 
+from .metrics import PersistenceMetrics
+from .readapi import ReadApiServer, create_read_api
 from .settings import PersistenceSettings
 from .storing import (
     DeadLetter,
@@ -41,8 +44,11 @@ from .writer import Backoff, BatchWriter, ItemsRefused
 
 log = logging.getLogger(__name__)
 
+LAG_REPORT_INTERVAL_SECONDS = 5.0
 
-def create_app(settings: PersistenceSettings) -> faust.App:
+
+def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None = None) -> faust.App:
+    metrics = metrics or PersistenceMetrics()
     app = faust.App(
         settings.consumer_group,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
@@ -54,12 +60,11 @@ def create_app(settings: PersistenceSettings) -> faust.App:
         broker_session_timeout=settings.consumer_session_timeout_seconds,
         broker_heartbeat_interval=min(3.0, settings.consumer_session_timeout_seconds / 3),
         producer_acks=-1,
-        web_enabled=True,
-        web_bind=settings.host,
-        web_port=settings.port,
+        web_enabled=True,  # served by the read API registered below, not faust's own web views
         key_serializer="raw",
         value_serializer="raw",
     )
+    app.web_server(ReadApiServer(create_read_api(settings, metrics), settings.host, settings.port))
     raw = app.topic(ODDS_RAW.name, key_type=bytes, value_type=bytes)
     games = app.topic(GAMES.name, key_type=bytes, value_type=bytes)
     stored = app.topic(ODDS_STORED.name, key_type=bytes, value_type=bytes)
@@ -94,7 +99,8 @@ def create_app(settings: PersistenceSettings) -> faust.App:
                 timedelta(days=settings.odds_retention_days),
             )
             async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
-                await _store_until_done(storer, _messages(events), park)
+                await _store_until_done(storer, _messages(events), park, ODDS_RAW.name, metrics)
+                progress.stored(events)
 
     @app.agent(games, concurrency=1)
     async def store_games(stream: faust.StreamT) -> None:
@@ -102,30 +108,69 @@ def create_app(settings: PersistenceSettings) -> faust.App:
         async with dynamodb() as client:
             storer = GamesStorer(BatchWriter(client, settings.dynamodb_table), park)
             async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
-                await _store_until_done(storer, _messages(events), park)
+                await _store_until_done(storer, _messages(events), park, GAMES.name, metrics)
+                progress.stored(events)
+
+    progress = Progress()
+
+    @app.timer(LAG_REPORT_INTERVAL_SECONDS)
+    async def report_consumer_lag() -> None:
+        await progress.report_lag(app.consumer, metrics)
 
     return app
 
 
+class Progress:
+    """The next offset to store per partition, for the consumer-lag gauge."""
+
+    def __init__(self) -> None:
+        self._next_offset: dict[TP, int] = {}
+
+    def stored(self, events: Sequence[faust.EventT]) -> None:
+        for event in events:
+            self._next_offset[event.message.tp] = event.message.offset + 1
+
+    async def report_lag(self, consumer: Any, metrics: PersistenceMetrics) -> None:
+        assigned = consumer.assignment()
+        for tp in list(self._next_offset):
+            if tp not in assigned:  # moved to another worker by a rebalance: not ours to report
+                del self._next_offset[tp]
+                metrics.consumer_lag.remove(tp.topic, str(tp.partition))
+        if not assigned:
+            return
+        for tp, highwater in (await consumer.highwaters(*assigned)).items():
+            # Before this worker has stored anything from a partition, its fetch position stands in
+            # (it can run ahead of what is stored by one fetch, so it errs low, never high).
+            next_offset = self._next_offset.get(tp)
+            if next_offset is None:
+                next_offset = await consumer.position(tp) or 0
+            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
+
+
 def _messages(events: Sequence[faust.EventT]) -> list[Message]:
     return [
-        Message(event.key, event.value, event.message.partition, event.message.offset, event.message.timestamp)
+        # faust gives the record timestamp in seconds (a float); Kafka keeps milliseconds.
+        Message(event.key, event.value, event.message.partition, event.message.offset,
+                round(event.message.timestamp * 1000))
         for event in events
     ]
 
 
-async def _store_until_done(storer: OddsStorer | GamesStorer, messages: list[Message], park: DeadLetter) -> None:
+async def _store_until_done(storer: OddsStorer | GamesStorer, messages: list[Message], park: DeadLetter,
+                            topic: str, metrics: PersistenceMetrics) -> None:
     backoff = Backoff()
     attempt = 0
     while True:
         try:
-            await storer.store(messages)
+            metrics.batch_stored(topic, len(messages), await storer.store(messages))
             return
         except ItemsRefused as refused:
             for message in messages:
                 await park(message, str(refused))
+            metrics.dead_lettered.labels(topic).inc(len(messages))
             return
         except Exception:
+            metrics.batch_failures.labels(topic).inc()
             log.exception("storing a batch failed; retrying it", extra={"attempt": attempt})
             await asyncio.sleep(backoff.delay(attempt))
             attempt += 1

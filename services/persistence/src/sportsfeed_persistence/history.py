@@ -17,7 +17,14 @@ from typing import Any
 
 import msgspec
 from boto3.dynamodb.types import TypeDeserializer
-from sportsfeed_common.table import ODDS_PREFIX, SCHEDULED_INDEX, odds_range
+from sportsfeed_common.table import (
+    ODDS_PREFIX,
+    SCHEDULED_INDEX,
+    candle_range,
+    count_range,
+    odds_range,
+    provider_key,
+)
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -76,6 +83,13 @@ def check_range(start: datetime, end: datetime) -> None:
         raise InvalidQuery("from", "must not be after 'to'")
 
 
+def _number_within(text: str, low: float, high: float) -> bool:
+    try:
+        return low <= float(text) <= high
+    except ValueError:
+        return False
+
+
 _deserializer = TypeDeserializer()
 
 
@@ -91,9 +105,13 @@ def _number(value: Decimal) -> int | float:
 
 class History:
     def __init__(self, client: Any, table: str) -> None:
-        """``client`` is an aiobotocore DynamoDB client."""
+        """``client`` is an aiobotocore DynamoDB client (or None until :meth:`use` gives one)."""
         self._client = client
         self._table = table
+
+    def use(self, client: Any) -> None:
+        """Read through ``client`` from now on (a server opens its client only when it starts)."""
+        self._client = client
 
     async def _query(self, **arguments: Any) -> dict[str, Any]:
         return await self._client.query(TableName=self._table, **arguments)
@@ -117,19 +135,51 @@ class History:
         )
         return plain(response["Items"][0]) if response["Items"] else None
 
+    async def known_game(self, game_id: str) -> bool:
+        """Whether the table holds anything for ``game_id`` (details or odds): Query, limit 1."""
+        response = await self._query(
+            KeyConditionExpression="PK = :game", ExpressionAttributeValues={":game": {"S": game_id}},
+            Limit=1, ProjectionExpression="PK",
+        )
+        return bool(response["Items"])
+
     async def odds(self, game_id: str, start: datetime, end: datetime, limit: int | None = None,
                    cursor: str | None = None) -> Page:
         """Odds of a game with ``start <= ts <= end``, oldest first, a page at a time."""
         check_range(start, end)
-        low, high = odds_range(start, end)
+        return await self._sort_key_range(game_id, odds_range(start, end), limit, cursor)
+
+    async def candles(self, game_id: str, market: str, start: datetime, end: datetime, limit: int | None = None,
+                      cursor: str | None = None) -> Page:
+        """Per-minute candles of one market of a game, for the minutes from ``start`` to ``end``, oldest first."""
+        check_range(start, end)
+        return await self._sort_key_range(game_id, candle_range(market, start, end), limit, cursor)
+
+    async def provider_counts(self, provider: str, start: datetime, end: datetime, limit: int | None = None,
+                              cursor: str | None = None) -> Page:
+        """Per-minute feed counts of a provider for the minutes from ``start`` to ``end``, oldest first."""
+        check_range(start, end)
+        return await self._sort_key_range(provider_key(provider), count_range(start, end), limit, cursor)
+
+    async def _sort_key_range(self, partition: str, bounds: tuple[str, str], limit: int | None,
+                              cursor: str | None) -> Page:
+        low, high = bounds
         arguments: dict[str, Any] = {
-            "KeyConditionExpression": "PK = :game AND SK BETWEEN :low AND :high",
-            "ExpressionAttributeValues": {":game": {"S": game_id}, ":low": {"S": low}, ":high": {"S": high}},
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":low": {"S": low}, ":high": {"S": high}},
             "Limit": check_limit(limit),
         }
         if cursor:
-            arguments["ExclusiveStartKey"] = decode_cursor(cursor, {"PK": {"S": game_id}})
+            start_key = decode_cursor(cursor, {"PK": {"S": partition}})
+            # A cursor from another range of the same partition would make DynamoDB refuse the query.
+            if not low <= start_key.get("SK", {}).get("S", "") <= high:
+                raise InvalidQuery("cursor", "is not a cursor for this query")
+            arguments["ExclusiveStartKey"] = start_key
         return self._page(await self._query(**arguments))
+
+    async def check_table(self) -> None:
+        """Raises unless DynamoDB answers for the table (readiness)."""
+        await self._client.describe_table(TableName=self._table)
 
     async def scheduled_games(self, start: datetime, end: datetime, limit: int | None = None,
                               cursor: str | None = None) -> Page:
@@ -146,7 +196,11 @@ class History:
             "Limit": check_limit(limit),
         }
         if cursor:
-            arguments["ExclusiveStartKey"] = decode_cursor(cursor, {"ISSCHEDULED": {"S": "Y"}})
+            start_key = decode_cursor(cursor, {"ISSCHEDULED": {"S": "Y"}})
+            if not _number_within(start_key.get("GAMEDATE", {}).get("N", ""), int(start.timestamp()),
+                                  int(end.timestamp())):
+                raise InvalidQuery("cursor", "is not a cursor for this query")
+            arguments["ExclusiveStartKey"] = start_key
         return self._page(await self._query(**arguments))
 
     @staticmethod

@@ -1,7 +1,11 @@
-"""Run the persistence worker: ``python -m sportsfeed_persistence.main`` (settings from the environment)."""
+"""Run the persistence worker and its read API: ``python -m sportsfeed_persistence.main``.
+
+Settings come from the environment (see settings.py).
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import faust
@@ -12,15 +16,30 @@ from .app import create_app
 from .settings import PersistenceSettings
 
 
+class JsonLoggingWorker(faust.Worker):
+    """A faust worker that logs JSON lines like every other service.
+
+    The worker installs its own log format when it starts; this hook runs right
+    after, so JSON wins. Its terminal spinner is dropped too: its escape codes
+    would land in the log between JSON lines.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.spinner = None
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        configure_logging("persistence", logging.getLevelName(level))
+
+
 def main() -> None:
     try:
         settings = load_settings(PersistenceSettings)
     except SettingsError as error:
         sys.exit(f"sportsfeed-persistence: configuration error: {error}")
-    app = create_app(settings)
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
-    # faust configures its own logging when the worker starts; take it back so every line is JSON.
     configure_logging("persistence", settings.log_level)
+    app = create_app(settings)
+    worker = JsonLoggingWorker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
 
 

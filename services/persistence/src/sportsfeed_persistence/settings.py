@@ -19,3 +19,6 @@ class PersistenceSettings(CommonSettings, kw_only=True):
     # How long a crashed worker keeps its partitions before the group moves them: the pause in
     # storing after a crash. faust's default (60 s) is long for live prices.
     consumer_session_timeout_seconds: Annotated[float, msgspec.Meta(ge=6, le=300)] = 10.0
+    # Browser origins allowed to call the read API (comma-separated; "*" for any). The dashboard's
+    # origin in production; locally the dashboard is served from another port, so any.
+    cors_allowed_origins: Annotated[str, msgspec.Meta(min_length=1)] = "*"

@@ -92,6 +92,23 @@ class IngestService(PythonService):
         return http_ok(f"{self.config.ingest_url}/readyz")
 
 
+class PersistenceService(PythonService):
+    name = "persistence"
+    module = "sportsfeed_persistence.main"
+
+    def ports(self) -> dict[str, int]:
+        return {"persistence": self.config.persistence_port}
+
+    def address(self) -> str:
+        return self.config.persistence_url
+
+    def settings(self) -> dict[str, str]:
+        return {"HOST": HOST, "PORT": str(self.config.persistence_port)}
+
+    def probe(self) -> bool:
+        return http_ok(f"{self.config.persistence_url}/readyz")
+
+
 class SimulatedProvider(PythonService):
     name = "provider"
     module = "sportsfeed_providers.simulate"
@@ -120,4 +137,4 @@ class SimulatedProvider(PythonService):
 
 
 def applications(config: StackConfig) -> list[Server]:
-    return [IngestService(config), SimulatedProvider(config)]
+    return [IngestService(config), PersistenceService(config), SimulatedProvider(config)]

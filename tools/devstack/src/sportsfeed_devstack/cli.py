@@ -33,7 +33,7 @@ MONITOR_INTERVAL_SECONDS = 1.0
 def _print_summary(stack: Stack) -> None:
     print("\nsportsfeed is up:")
     for status in stack.status():
-        print(f"  {status.name:<9} {status.address:<40} pid {status.pid}")
+        print(f"  {status.name:<16} {status.address:<40} pid {status.pid}")
     print(f"\nLogs:        {stack.config.state_dir / 'logs'}")
     print(f"Environment: {stack.config.state_dir / ENV_FILE}")
     for key, value in stack.config.service_environment().items():
@@ -98,7 +98,7 @@ def cmd_status(stack: Stack) -> int:
     statuses = stack.status()
     for status in statuses:
         state = f"running (pid {status.pid})" if status.running else "stopped"
-        print(f"{status.name:<9} {status.address:<40} {state}")
+        print(f"{status.name:<16} {status.address:<40} {state}")
     return 0 if all(status.running for status in statuses) else 3
 
 

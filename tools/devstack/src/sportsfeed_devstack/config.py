@@ -29,6 +29,7 @@ class StackConfig:
     dynamodb_port: int = 8000
     redis_port: int = 6379
     ingest_port: int = 8081
+    persistence_port: int = 8082
     # Per-provider limits of the local ingest (see ingest's RATE_LIMITS); benchmarks raise them.
     ingest_rate_limits: str = "*=5000/second"
     ingest_workers: int = 1
@@ -50,6 +51,7 @@ class StackConfig:
                 ("dynamodb_port", 8000),
                 ("redis_port", 6379),
                 ("ingest_port", 8081),
+                ("persistence_port", 8082),
             )
         }
         simulator = {
@@ -76,6 +78,10 @@ class StackConfig:
     @property
     def ingest_url(self) -> str:
         return f"http://{HOST}:{self.ingest_port}"
+
+    @property
+    def persistence_url(self) -> str:
+        return f"http://{HOST}:{self.persistence_port}"
 
     @property
     def redis_url(self) -> str:

@@ -1,0 +1,42 @@
+"""Per-minute time series: price candles per game and market, feed counts per provider.
+
+The stream processor computes them and writes whole items (never an atomic
+ADD, which double-counts on every retry); the read API serves them. These
+structs are that contract, camelCase on the wire like the events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .events import Event, GameId, Market, ProviderId, UtcTime, to_millisecond
+
+
+def minute_of(moment: datetime) -> datetime:
+    """The UTC minute ``moment`` falls in (seconds and below dropped)."""
+    return to_millisecond(moment).replace(second=0, microsecond=0)
+
+
+class Ohlc(Event, kw_only=True):
+    """Open, high, low and close of one side's price within a minute."""
+
+    open: float
+    high: float
+    low: float
+    close: float
+
+
+class Candle(Event, kw_only=True, omit_defaults=True):
+    game_id: GameId
+    market: Market
+    minute: UtcTime
+    home: Ohlc
+    away: Ohlc
+    draw: Ohlc | None = None
+    count: int  # updates folded into this candle
+
+
+class FeedCount(Event, kw_only=True):
+    provider: ProviderId
+    minute: UtcTime
+    count: int  # updates the provider sent in this minute, each update id counted once

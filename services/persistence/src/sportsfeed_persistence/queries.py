@@ -1,0 +1,93 @@
+"""Query-string parameters of the read API, validated: a bad value is a 400 naming the parameter.
+
+Times are ISO-8601 with a time zone (``2026-11-23T12:00:00Z``) or epoch
+milliseconds. Unknown parameters are refused too: a typo such as ``form=``
+would otherwise silently return a different range than the one asked for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sportsfeed_common.events import epoch_millis, platform_time
+
+from .history import MAX_LIMIT, InvalidQuery, check_limit
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+MAX_CURSOR_LENGTH = 2048
+
+_EPOCH_MILLIS = re.compile(r"[0-9]{1,15}")
+_LIMIT = re.compile(r"[0-9]{1,7}")
+# The id patterns of the events (sportsfeed_common.events), without anchors, for the OpenAPI document too.
+GAME_ID_PATTERN = r"game-[A-Za-z0-9][A-Za-z0-9._:-]{0,122}"
+NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+_GAME_ID = re.compile(GAME_ID_PATTERN)
+_NAME = re.compile(NAME_PATTERN)
+
+
+def check_known(query: Mapping[str, str], allowed: set[str]) -> None:
+    for name in query:
+        if name not in allowed:
+            expected = ", ".join(sorted(allowed)) or "none"
+            raise InvalidQuery(name, f"unknown parameter (this endpoint takes: {expected})")
+
+
+def parse_time(name: str, text: str) -> datetime:
+    if _EPOCH_MILLIS.fullmatch(text):
+        millis = int(text)
+        if millis > epoch_millis(LATEST):
+            raise InvalidQuery(name, "is after the year 9999")
+        return EARLIEST + timedelta(milliseconds=millis)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidQuery(name, "must be an ISO-8601 time with a time zone or epoch milliseconds") from None
+    if moment.tzinfo is None:
+        raise InvalidQuery(name, "must carry a time zone (for example 2026-11-23T12:00:00Z)")
+    try:
+        return platform_time(name, moment)
+    except ValueError as error:
+        raise InvalidQuery(name, str(error).removeprefix(f"{name}: ")) from None
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+    limit: int | None
+    cursor: str | None
+
+
+def parse_window(query: Mapping[str, str], default_start: datetime = EARLIEST,
+                 default_end: datetime = LATEST) -> Window:
+    """``from``, ``to``, ``limit`` and ``cursor``; ``from`` must not be after ``to``."""
+    start = parse_time("from", query["from"]) if "from" in query else default_start
+    end = parse_time("to", query["to"]) if "to" in query else default_end
+    if start > end:
+        raise InvalidQuery("from", "must not be after 'to'")
+    limit = None
+    if "limit" in query:
+        if not _LIMIT.fullmatch(query["limit"]):
+            raise InvalidQuery("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+        limit = check_limit(int(query["limit"]))
+    cursor = query.get("cursor") or None
+    if cursor is not None and len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidQuery("cursor", "is not a cursor this API issued")
+    return Window(start, end, limit, cursor)
+
+
+def game_id(text: str) -> str:
+    if not _GAME_ID.fullmatch(text):
+        raise InvalidQuery("gameId", "must look like game-<id> (letters, digits, '.', '_', ':', '-')")
+    return text
+
+
+def name(field: str, text: str) -> str:
+    """A provider id or market: lower-case letters, digits, '_' and '-'."""
+    if not _NAME.fullmatch(text):
+        raise InvalidQuery(field, "must be lower-case letters, digits, '_' or '-' (at most 64)")
+    return text

@@ -1,0 +1,115 @@
+"""The read API as an aiohttp application, and the service that runs it inside the faust worker.
+
+faust-streaming 0.15 lets an app register its own web server
+(``App.web_server``), which replaces faust's built-in one; so the worker and
+the API share one process and one port, as DESIGN.md has it, while the API
+is a plain aiohttp app with the platform's JSON errors, health and metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import aioboto3
+import aiohttp_cors
+import mode
+from aiohttp import web
+from sportsfeed_common.aws import dynamodb_client_kwargs
+from sportsfeed_common.health import add_health_routes
+from sportsfeed_common.http import (
+    OPENAPI,
+    Handler,
+    ItemError,
+    handle_with_json_errors,
+    json_error,
+    openapi_view,
+)
+from sportsfeed_common.metrics import add_metrics_route
+
+from . import views
+from .history import History, InvalidQuery
+from .metrics import PersistenceMetrics
+from .openapi import build_openapi
+from .settings import PersistenceSettings
+
+METRICS = web.AppKey("metrics", PersistenceMetrics)
+
+def create_read_api(settings: PersistenceSettings, metrics: PersistenceMetrics) -> web.Application:
+    app = web.Application(middlewares=[_errors_and_metrics])
+    history = History(None, settings.dynamodb_table)
+    app[views.HISTORY] = history
+    app[METRICS] = metrics
+    app[OPENAPI] = build_openapi()
+    routes = [
+        app.router.add_get("/feeds", views.reference_latest_odds, name="feeds"),
+        app.router.add_get("/v1/games", views.scheduled_games, name="games"),
+        app.router.add_get("/v1/games/{game_id}", views.game, name="game"),
+        app.router.add_get("/v1/games/{game_id}/odds", views.odds, name="odds"),
+        app.router.add_get("/v1/games/{game_id}/odds/latest", views.latest_odds, name="latest_odds"),
+        app.router.add_get("/v1/games/{game_id}/candles", views.candles, name="candles"),
+        app.router.add_get("/v1/providers/{provider}/counts", views.provider_counts, name="counts"),
+        app.router.add_get("/openapi.json", openapi_view, name="openapi"),
+    ]
+    _allow_cross_origin(app, routes, settings.cors_allowed_origins)
+    add_health_routes(app, {"dynamodb": history.check_table})
+    add_metrics_route(app, metrics.registry)
+
+    async def dynamodb_client(app: web.Application) -> AsyncIterator[None]:
+        async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings)) as client:
+            history.use(client)
+            yield
+
+    app.cleanup_ctx.append(dynamodb_client)
+    return app
+
+def _allow_cross_origin(app: web.Application, routes: list[web.AbstractRoute], origins: str) -> None:
+    """The dashboard may be served from another origin than the API (always so locally)."""
+    options = aiohttp_cors.ResourceOptions(allow_methods=["GET"], allow_headers="*", expose_headers="*")
+    cors = aiohttp_cors.setup(app, defaults={origin.strip(): options for origin in origins.split(",")})
+    for route in routes:
+        cors.add(route)
+
+@web.middleware
+async def _errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    response = await handle_with_json_errors(request, _with_query_errors(handler))
+    route = request.match_info.route.name or "unmatched"
+    metrics = request.app[METRICS]
+    metrics.requests.labels(route, str(response.status)).inc()
+    metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
+    return response
+
+def _with_query_errors(handler: Handler) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except InvalidQuery as error:
+            return json_error(400, "invalid_query", str(error),
+                              errors=[ItemError(index=None, field=error.field, reason=error.reason)])
+
+    return handle
+
+class ReadApiServer(mode.Service):
+    """Serves the read API on ``host:port`` while the faust worker runs; stops with it."""
+
+    def __init__(self, app: web.Application, host: str, port: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._app = app
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    async def on_start(self) -> None:
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self._host, self._port).start()
+        self.log.info("read API listening on %s", self.web_url)
+
+    async def on_stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()

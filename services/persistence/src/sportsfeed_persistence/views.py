@@ -1,0 +1,121 @@
+"""The read API's handlers: parse and validate, ask :class:`History`, answer in JSON.
+
+Every pattern is a Query or GetItem on the table (see history.py); a game
+that has neither details nor odds is a 404.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sportsfeed_common.http import json_error, json_response
+from sportsfeed_common.table import candle_from_item, count_from_item
+
+from . import queries
+from .history import History, InvalidQuery
+from .responses import (
+    CandlesPage,
+    CountsPage,
+    GamesPage,
+    OddsPage,
+    game_from_item,
+    odds_from_item,
+)
+
+HISTORY = web.AppKey("history", History)
+
+
+def _history(request: web.Request) -> History:
+    return request.app[HISTORY]
+
+
+def _not_found(message: str) -> web.Response:
+    return json_error(404, "not_found", message)
+
+
+async def _unknown_game(history: History, game_id: str, what: str) -> web.Response:
+    if await history.known_game(game_id):
+        return _not_found(f"no {what} for {game_id} yet")
+    return _not_found(f"no game {game_id}")
+
+
+async def reference_latest_odds(request: web.Request) -> web.Response:
+    """``GET /feeds?game=<gameId>``: the latest odds item of a game, as the reference returned it."""
+    queries.check_known(request.query, {"game"})
+    if "game" not in request.query:
+        raise InvalidQuery("game", "required: GET /feeds?game=<gameId>")
+    game_id = queries.game_id(request.query["game"])
+    item = await _history(request).latest_odds(game_id)
+    if item is None:
+        return await _unknown_game(_history(request), game_id, "odds")
+    return json_response(item)
+
+
+async def scheduled_games(request: web.Request) -> web.Response:
+    """``GET /v1/games?status=scheduled``: scheduled games by date, through the sparse GSI-1."""
+    queries.check_known(request.query, {"status", "from", "to", "limit", "cursor"})
+    status = request.query.get("status", "scheduled")
+    if status != "scheduled":
+        raise InvalidQuery("status", "only 'scheduled' games are listed (look other games up by id)")
+    window = queries.parse_window(request.query)
+    page = await _history(request).scheduled_games(window.start, window.end, window.limit, window.cursor)
+    return json_response(GamesPage(games=[game_from_item(item) for item in page.items], next_cursor=page.next_cursor))
+
+
+async def game(request: web.Request) -> web.Response:
+    """``GET /v1/games/<id>``."""
+    queries.check_known(request.query, set())
+    game_id = queries.game_id(request.match_info["game_id"])
+    item = await _history(request).game(game_id)
+    if item is None:
+        return await _unknown_game(_history(request), game_id, "game details")
+    return json_response(game_from_item(item))
+
+
+async def odds(request: web.Request) -> web.Response:
+    """``GET /v1/games/<id>/odds?from=&to=&limit=&cursor=``: oldest first, a page at a time."""
+    queries.check_known(request.query, {"from", "to", "limit", "cursor"})
+    game_id = queries.game_id(request.match_info["game_id"])
+    window = queries.parse_window(request.query)
+    history = _history(request)
+    page = await history.odds(game_id, window.start, window.end, window.limit, window.cursor)
+    if not page.items and window.cursor is None and not await history.known_game(game_id):
+        return _not_found(f"no game {game_id}")
+    return json_response(OddsPage(game_id=game_id, odds=[odds_from_item(item) for item in page.items],
+                                  next_cursor=page.next_cursor))
+
+
+async def latest_odds(request: web.Request) -> web.Response:
+    """``GET /v1/games/<id>/odds/latest``: the newest update of the game (Query descending, limit 1)."""
+    queries.check_known(request.query, set())
+    game_id = queries.game_id(request.match_info["game_id"])
+    item = await _history(request).latest_odds(game_id)
+    if item is None:
+        return await _unknown_game(_history(request), game_id, "odds")
+    return json_response(odds_from_item(item))
+
+
+async def candles(request: web.Request) -> web.Response:
+    """``GET /v1/games/<id>/candles?market=&from=&to=&limit=&cursor=``: per-minute candles, oldest first."""
+    queries.check_known(request.query, {"market", "from", "to", "limit", "cursor"})
+    game_id = queries.game_id(request.match_info["game_id"])
+    if "market" not in request.query:
+        raise InvalidQuery("market", "required (for example market=spread)")
+    market = queries.name("market", request.query["market"])
+    window = queries.parse_window(request.query)
+    history = _history(request)
+    page = await history.candles(game_id, market, window.start, window.end, window.limit, window.cursor)
+    if not page.items and window.cursor is None and not await history.known_game(game_id):
+        return _not_found(f"no game {game_id}")
+    return json_response(CandlesPage(
+        game_id=game_id, market=market, candles=[candle_from_item(item) for item in page.items],
+        next_cursor=page.next_cursor))
+
+
+async def provider_counts(request: web.Request) -> web.Response:
+    """``GET /v1/providers/<id>/counts?from=&to=&limit=&cursor=``: exact updates per minute, oldest first."""
+    queries.check_known(request.query, {"from", "to", "limit", "cursor"})
+    provider = queries.name("provider", request.match_info["provider"])
+    window = queries.parse_window(request.query)
+    page = await _history(request).provider_counts(provider, window.start, window.end, window.limit, window.cursor)
+    return json_response(CountsPage(provider=provider, counts=[count_from_item(item) for item in page.items],
+                                    next_cursor=page.next_cursor))
