@@ -8,12 +8,15 @@ has running.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import queue
 import signal
 import socket
 import subprocess
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,12 +46,22 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "SPORTSFEED_DYNAMODB_PORT": str(free_port()),
         "SPORTSFEED_REDIS_PORT": str(free_port()),
         "SPORTSFEED_INGEST_PORT": str(free_port()),
+        "SPORTSFEED_PERSISTENCE_PORT": str(free_port()),
     }
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "DYNAMODB_ENDPOINT", "REDIS_URL"):
         env.pop(name, None)
     yield env
     # Whatever a failed test left running is stopped, then the test above it is judged.
     subprocess.run([COMMAND, "down"], env=env, capture_output=True, timeout=120, check=False)
+
+
+def read_json(url: str) -> dict | None:
+    """The JSON body of a 200 answer, else None."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return json.load(response)
+    except urllib.error.URLError:  # 404 until stored, or not answering yet
+        return None
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -93,6 +106,7 @@ def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str])
     dynamodb = f"http://127.0.0.1:{stack_env['SPORTSFEED_DYNAMODB_PORT']}"
     redis_url = f"redis://127.0.0.1:{stack_env['SPORTSFEED_REDIS_PORT']}/0"
     ingest = f"http://127.0.0.1:{stack_env['SPORTSFEED_INGEST_PORT']}"
+    persistence = f"http://127.0.0.1:{stack_env['SPORTSFEED_PERSISTENCE_PORT']}"
     for line in (
         f"export KAFKA_BOOTSTRAP_SERVERS={kafka}",
         f"export DYNAMODB_ENDPOINT={dynamodb}",
@@ -100,13 +114,14 @@ def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str])
         "topic odds.raw: created",
         "table sportsfeeds: created; TTL enabled on EXPIRE",
         f"ingest: ready at {ingest}",
+        f"persistence: ready at {persistence}",
     ):
         assert line in up.stdout
-    assert len(processes_of(state)) >= 5
+    assert len(processes_of(state)) >= 6
 
     status = run(stack_env, "status")
     assert status.returncode == 0, status.stdout
-    assert status.stdout.count("running (pid") == 5
+    assert status.stdout.count("running (pid") == 6
 
     # Broker logging works: the published POMs alone would leave SLF4J on its no-op logger.
     assert "Kafka Server started" in (Path(state) / "logs" / "kafka.log").read_text()
@@ -119,13 +134,16 @@ def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str])
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert reference.returncode == 0, reference.stdout + reference.stderr
-    assert asyncio.run(first_update_from(kafka, "reference")).game_id in {
-        "game-2957FB14-2939-4A7C-BC54-331D65EE7D58", "game-CC39FC2A-8CD7-44F7-91EA-585D441BDDAF",
-    }
+    reference_game = asyncio.run(first_update_from(kafka, "reference")).game_id
+    assert reference_game in {"game-2957FB14-2939-4A7C-BC54-331D65EE7D58", "game-CC39FC2A-8CD7-44F7-91EA-585D441BDDAF"}
+    # ...and reads it back with the reference's call, now served by persistence.
+    latest = wait_until(lambda: read_json(f"{persistence}/feeds?game={reference_game}"), timeout=60,
+                        what="the reference feed through GET /feeds")
+    assert latest["PK"] == reference_game and {"AWAY", "HOME", "AWAYODDS", "HOMEODDS", "CREATED"} <= set(latest)
 
     down = run(stack_env, "down")
     assert down.returncode == 0
-    assert "Stopped: provider, ingest, redis, dynamodb, kafka" in down.stdout
+    assert "Stopped: provider, persistence, ingest, redis, dynamodb, kafka" in down.stdout
     assert processes_of(state) == []
     assert run(stack_env, "status").returncode == 3
 
@@ -168,7 +186,7 @@ def test_ctrl_c_stops_everything(stack_env: dict[str, str]) -> None:
 
     try:
         wait_until(prompted, timeout=180, what="the foreground stack to come up")
-        assert len(processes_of(state)) >= 5
+        assert len(processes_of(state)) >= 6
         os.killpg(up.pid, signal.SIGINT)
         assert up.wait(timeout=120) == 0
     finally:
