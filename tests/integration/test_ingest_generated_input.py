@@ -8,19 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from sportsfeed_common.topics import create_topics
 from sportsfeed_ingest.auth import config_entry, new_key
 
 from ..conftest import Servers, free_port
+from ..generated_requests import check_generated_requests
 from ..services import service_process
 
 pytestmark = pytest.mark.integration
@@ -50,21 +43,7 @@ def ingest_process(servers: Servers, ingest_url: str, tmp_path_factory: pytest.T
     assert process.returncode == 0, f"ingest did not shut down cleanly:\n{log.read_text()[-3000:]}"
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-
-
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_generated_request_gets_a_server_error(ingest_process: str, mode: GenerationMode) -> None:
-    schema = schemathesis.openapi.from_url(f"{ingest_process}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/v1/odds", "/v1/games", "/feeds"}
-    for operation in operations:
-        if mode is GenerationMode.NEGATIVE and operation.method.upper() == "GET":
-            continue  # the GET routes take no input, so there is nothing to get wrong
-
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def call(case) -> None:
-            case.call_and_validate(headers={"X-API-Key": KEY}, checks=CHECKS)
-
-        call()
+    check_generated_requests(ingest_process, mode, {"/v1/odds", "/v1/games", "/feeds"}, examples=100,
+                             headers={"X-API-Key": KEY})

@@ -20,17 +20,8 @@ from typing import Any
 import aiohttp
 import boto3
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.generation.modes import GenerationMode
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from aiohttp.test_utils import TestClient
+from schemathesis.generation.modes import GenerationMode
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.events import update_id
 from sportsfeed_common.series import Candle, FeedCount, Ohlc
@@ -40,6 +31,7 @@ from sportsfeed_common.topics import GAMES, ODDS_RAW, create_topics
 from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.waiting import wait_until_async
 
+from ..generated_requests import check_generated_requests
 from ..services import caught_up_group, service_process
 from .test_ingest_api import ACME, JSON, ingest_settings, start_client
 
@@ -291,22 +283,7 @@ async def test_metrics_health_and_openapi(pipeline: Pipeline) -> None:
         assert name in metrics, name
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-
-
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_generated_request_gets_a_server_error(persistence: str, mode: GenerationMode) -> None:
-    """Requests generated from the API's own /openapi.json: never a 5xx, and every answer as documented."""
-    schema = schemathesis.openapi.from_url(f"{persistence}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/feeds", "/v1/games/{gameId}/odds", "/v1/providers/{provider}/counts"}
-    for operation in operations:
-        if not operation.definition.raw.get("parameters"):
-            continue  # health, metrics, the document itself: no input to generate
-
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def call(case) -> None:
-            case.call_and_validate(checks=CHECKS)
-
-        call()
+    check_generated_requests(persistence, mode, {"/feeds", "/v1/games/{gameId}/odds",
+                                                 "/v1/providers/{provider}/counts"}, examples=60)

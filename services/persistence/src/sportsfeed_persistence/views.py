@@ -6,6 +6,9 @@ that has neither details nor odds is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from aiohttp import web
 from sportsfeed_common.http import json_error, json_response
 from sportsfeed_common.table import candle_from_item, count_from_item
@@ -63,12 +66,7 @@ async def scheduled_games(request: web.Request) -> web.Response:
 
 async def game(request: web.Request) -> web.Response:
     """``GET /v1/games/<id>``."""
-    queries.check_known(request.query, set())
-    game_id = queries.game_id(request.match_info["game_id"])
-    item = await _history(request).game(game_id)
-    if item is None:
-        return await _unknown_game(_history(request), game_id, "game details")
-    return json_response(game_from_item(item))
+    return await _one_item(request, History.game, game_from_item, "game details")
 
 
 async def odds(request: web.Request) -> web.Response:
@@ -86,12 +84,18 @@ async def odds(request: web.Request) -> web.Response:
 
 async def latest_odds(request: web.Request) -> web.Response:
     """``GET /v1/games/<id>/odds/latest``: the newest update of the game (Query descending, limit 1)."""
+    return await _one_item(request, History.latest_odds, odds_from_item, "odds")
+
+
+async def _one_item(request: web.Request, fetch: Callable[[History, str], Awaitable[dict[str, Any] | None]],
+                    to_body: Callable[[dict[str, Any]], Any], what: str) -> web.Response:
     queries.check_known(request.query, set())
     game_id = queries.game_id(request.match_info["game_id"])
-    item = await _history(request).latest_odds(game_id)
+    history = _history(request)
+    item = await fetch(history, game_id)
     if item is None:
-        return await _unknown_game(_history(request), game_id, "odds")
-    return json_response(odds_from_item(item))
+        return await _unknown_game(history, game_id, what)
+    return json_response(to_body(item))
 
 
 async def candles(request: web.Request) -> web.Response:
