@@ -1,0 +1,1 @@
+"""sportsfeed stream processor."""
