@@ -29,7 +29,6 @@ class GameState(msgspec.Struct, kw_only=True):
     # The last sequenced update of each provider and market, by market_key().
     markets: dict[str, OddsUpdate] = msgspec.field(default_factory=dict)
     last_update_ms: int = 0  # processing time of the last sequenced update (staleness)
-    stale: bool = False  # a stale alert is raised and not yet cleared
 
 
 def market_key(update: OddsUpdate) -> str:
