@@ -11,11 +11,11 @@ import aioboto3
 import boto3
 import pytest
 from sportsfeed_common.aws import dynamodb_client_kwargs
+from sportsfeed_common.batch_writer import BatchWriter
 from sportsfeed_common.events import Game, OddsUpdate
 from sportsfeed_common.settings import CommonSettings, load_settings
 from sportsfeed_common.table import create_table, game_item, odds_item
 from sportsfeed_persistence.history import History, InvalidQuery, encode_cursor
-from sportsfeed_persistence.writer import BatchWriter
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,10 @@ import pytest
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from sportsfeed_common.aws import dynamodb_client_kwargs
+from sportsfeed_common.batch_writer import Backoff, BatchWriter
 from sportsfeed_common.events import OddsUpdate
 from sportsfeed_common.settings import CommonSettings, load_settings
 from sportsfeed_common.table import create_table, odds_item
-from sportsfeed_persistence.writer import Backoff, BatchWriter
 
 pytestmark = pytest.mark.integration
 

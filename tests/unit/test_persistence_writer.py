@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from sportsfeed_persistence.writer import (
+from sportsfeed_common.batch_writer import (
     BATCH_LIMIT,
     Backoff,
     BatchWriter,

@@ -21,6 +21,7 @@ import aioboto3
 import faust
 from faust.types import TP
 from sportsfeed_common.aws import dynamodb_client_kwargs
+from sportsfeed_common.batch_writer import Backoff, BatchWriter, ItemsRefused
 from sportsfeed_common.topics import (
     GAMES,
     ODDS_RAW,
@@ -40,7 +41,6 @@ from .storing import (
     Record,
     dead_letter_headers,
 )
-from .writer import Backoff, BatchWriter, ItemsRefused
 
 log = logging.getLogger(__name__)
 

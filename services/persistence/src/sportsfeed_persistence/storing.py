@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sportsfeed_common.batch_writer import BatchWriter, WriteReport
 from sportsfeed_common.events import (
     EventT,
     Game,
@@ -26,8 +27,6 @@ from sportsfeed_common.events import (
     epoch_millis,
 )
 from sportsfeed_common.table import game_item, odds_item
-
-from .writer import BatchWriter, WriteReport
 
 log = logging.getLogger(__name__)
 

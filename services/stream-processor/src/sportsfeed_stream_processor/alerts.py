@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-
 from sportsfeed_common.events import Alert
 
 from .sequencing import Sequenced
