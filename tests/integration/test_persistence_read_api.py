@@ -227,9 +227,11 @@ async def test_candles_and_feed_counts_by_minute_range(pipeline: Pipeline) -> No
     with pipeline.table.batch_writer() as batch:
         for candle in candles:
             batch.put_item(Item=candle_item(candle, expire))
+        # Each minute's count in shares, one per input partition, as the stream processor writes them.
         for m in range(5):
-            batch.put_item(Item=count_item(FeedCount(provider=provider, minute=start + timedelta(minutes=m),
-                                                     count=60 * m), expire))
+            for partition in range(m % 3 + 1):
+                batch.put_item(Item=count_item(FeedCount(provider=provider, minute=start + timedelta(minutes=m),
+                                                         count=20 * m), partition, expire))
     status, body = await pipeline.get(f"/v1/games/{game}/candles", market="1x2",
                                       **{"from": iso(start + timedelta(minutes=1, seconds=30)),
                                          "to": iso(start + timedelta(minutes=3))})
@@ -242,11 +244,16 @@ async def test_candles_and_feed_counts_by_minute_range(pipeline: Pipeline) -> No
         "away": {"open": 3.4, "high": 3.5, "low": 3.1, "close": 3.2},
         "draw": {"open": 3.0, "high": 3.0, "low": 2.9, "close": 2.95},
     }
+    # Shares added up per minute (20m x (m % 3 + 1) shares); a page of two minutes never splits one.
     status, body = await pipeline.get(f"/v1/providers/{provider}/counts", **{"from": iso(start), "limit": "2"})
-    assert status == 200 and [c["count"] for c in body["counts"]] == [0, 60] and body["nextCursor"]
+    assert status == 200 and [c["count"] for c in body["counts"]] == [0, 40] and body["nextCursor"]
+    status, body = await pipeline.get(f"/v1/providers/{provider}/counts", cursor=body["nextCursor"],
+                                      **{"from": iso(start), "limit": "2"})
+    assert status == 200 and [c["count"] for c in body["counts"]] == [120, 60] and body["nextCursor"]
     status, body = await pipeline.get(f"/v1/providers/{provider}/counts", cursor=body["nextCursor"],
                                       **{"from": iso(start)})
-    assert status == 200 and [c["count"] for c in body["counts"]] == [120, 180, 240]
+    assert status == 200 and body["counts"] == [{"provider": provider, "minute": "2026-11-23T12:04:00Z", "count": 160}]
+    assert body["nextCursor"] is None
 
 
 async def test_cors_for_the_dashboard_origin_only(pipeline: Pipeline) -> None:

@@ -99,12 +99,19 @@ def provider_key(provider: str) -> str:
     return f"{PROVIDER_PREFIX}{provider}"
 
 
-def count_sort_key(minute: datetime) -> str:
-    return f"{COUNT_PREFIX}{iso_minute(minute)}"
+def count_sort_key(minute: datetime, partition: int) -> str:
+    """One input partition's share of a provider's minute: ``count-<minute>#<partition>``."""
+    return f"{COUNT_PREFIX}{iso_minute(minute)}#{partition:03d}"
 
 
 def count_range(start: datetime, end: datetime) -> tuple[str, str]:
-    return count_sort_key(start), count_sort_key(end)
+    """Inclusive sort-key bounds for every partial count of the minutes from ``start`` to ``end``."""
+    return f"{COUNT_PREFIX}{iso_minute(start)}", f"{COUNT_PREFIX}{iso_minute(end)}#{_RANGE_END}"
+
+
+def count_minute_end(minute_text: str) -> str:
+    """The sort key just past every partial count of a minute (``MINUTE`` attribute): where the next begins."""
+    return f"{COUNT_PREFIX}{minute_text}#{_RANGE_END}"
 
 
 def game_item(game: Game, created: datetime) -> dict[str, Any]:
@@ -189,19 +196,34 @@ def candle_from_item(item: dict[str, Any]) -> Candle:
                   count=item["COUNT"], **sides)
 
 
-def count_item(count: FeedCount, expire: datetime) -> dict[str, Any]:
+def count_item(count: FeedCount, partition: int, expire: datetime) -> dict[str, Any]:
+    """The part of a provider's per-minute count seen on one input partition, as a whole item.
+
+    A provider's games spread over every partition and only the partition's
+    owner sees them; each owner writes its own share, the read side adds the
+    shares of a minute up. No item is ever incremented, so none can double-count.
+    """
     return {
         "PK": provider_key(count.provider),
-        "SK": count_sort_key(count.minute),
+        "SK": count_sort_key(count.minute, partition),
         "PROVIDER": count.provider,
         "MINUTE": iso_minute(count.minute),
+        "PARTITION": partition,
         "COUNT": count.count,
         TTL_ATTRIBUTE: int(expire.timestamp()),
     }
 
 
-def count_from_item(item: dict[str, Any]) -> FeedCount:
-    return FeedCount(provider=item["PROVIDER"], minute=_parse_minute(item["MINUTE"]), count=item["COUNT"])
+def counts_from_items(items: list[dict[str, Any]]) -> list[FeedCount]:
+    """Partial count items (plain values, in sort-key order) added up per minute."""
+    totals: dict[str, FeedCount] = {}
+    for item in items:
+        minute = item["MINUTE"]
+        if minute in totals:
+            totals[minute].count += item["COUNT"]
+        else:
+            totals[minute] = FeedCount(provider=item["PROVIDER"], minute=_parse_minute(minute), count=item["COUNT"])
+    return list(totals.values())
 
 
 def _parse_minute(text: str) -> datetime:

@@ -17,11 +17,14 @@ from typing import Any
 
 import msgspec
 from boto3.dynamodb.types import TypeDeserializer
+from sportsfeed_common.series import FeedCount
 from sportsfeed_common.table import (
     ODDS_PREFIX,
     SCHEDULED_INDEX,
     candle_range,
+    count_minute_end,
     count_range,
+    counts_from_items,
     odds_range,
     provider_key,
 )
@@ -42,6 +45,12 @@ class InvalidQuery(ValueError):
 @dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class CountsPage:
+    counts: list[FeedCount]
     next_cursor: str | None
 
 
@@ -156,10 +165,30 @@ class History:
         return await self._sort_key_range(game_id, candle_range(market, start, end), limit, cursor)
 
     async def provider_counts(self, provider: str, start: datetime, end: datetime, limit: int | None = None,
-                              cursor: str | None = None) -> Page:
-        """Per-minute feed counts of a provider for the minutes from ``start`` to ``end``, oldest first."""
+                              cursor: str | None = None) -> CountsPage:
+        """A provider's exact updates per minute, from ``start`` to ``end``, oldest first, ``limit`` minutes a page.
+
+        Each minute is stored as one share per input partition; the shares are
+        read together and added up, and a page never splits a minute.
+        """
         check_range(start, end)
-        return await self._sort_key_range(provider_key(provider), count_range(start, end), limit, cursor)
+        minutes = check_limit(limit)
+        partition = provider_key(provider)
+        items: list[dict[str, Any]] = []
+        seen_minutes: set[str] = set()
+        while True:
+            page = await self._sort_key_range(partition, count_range(start, end), MAX_LIMIT, cursor)
+            for item in page.items:
+                if item["MINUTE"] not in seen_minutes and len(seen_minutes) == minutes:
+                    # One minute more than asked for exists: the next page starts there.
+                    last = items[-1]["MINUTE"]
+                    key = {"PK": {"S": partition}, "SK": {"S": count_minute_end(last)}}
+                    return CountsPage(counts_from_items(items), encode_cursor(key))
+                seen_minutes.add(item["MINUTE"])
+                items.append(item)
+            cursor = page.next_cursor
+            if cursor is None:
+                return CountsPage(counts_from_items(items), None)
 
     async def _sort_key_range(self, partition: str, bounds: tuple[str, str], limit: int | None,
                               cursor: str | None) -> Page:

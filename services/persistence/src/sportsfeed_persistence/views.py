@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 from sportsfeed_common.http import json_error, json_response
-from sportsfeed_common.table import candle_from_item, count_from_item
+from sportsfeed_common.table import candle_from_item
 
 from . import queries
 from .history import History, InvalidQuery
@@ -116,10 +116,10 @@ async def candles(request: web.Request) -> web.Response:
 
 
 async def provider_counts(request: web.Request) -> web.Response:
-    """``GET /v1/providers/<id>/counts?from=&to=&limit=&cursor=``: exact updates per minute, oldest first."""
+    """``GET /v1/providers/<id>/counts?from=&to=&limit=&cursor=``: exact updates per minute, oldest first
+    (``limit`` counts minutes)."""
     queries.check_known(request.query, {"from", "to", "limit", "cursor"})
     provider = queries.name("provider", request.match_info["provider"])
     window = queries.parse_window(request.query)
     page = await _history(request).provider_counts(provider, window.start, window.end, window.limit, window.cursor)
-    return json_response(CountsPage(provider=provider, counts=[count_from_item(item) for item in page.items],
-                                    next_cursor=page.next_cursor))
+    return json_response(CountsPage(provider=provider, counts=page.counts, next_cursor=page.next_cursor))
