@@ -35,8 +35,12 @@ def dead_letter(topic: TopicSpec) -> TopicSpec:
     return TopicSpec(f"{topic.name}.dlq", 1)
 
 
+# The stream processor's own: each worker's per-provider activity, keyed by provider, so that one
+# worker sees a provider's whole feed (provider_down / rate_low). Only the last hour matters.
+PROVIDER_ACTIVITY = TopicSpec("provider.activity", 3, {"retention.ms": str(60 * 60 * 1000)})
+
 MAIN_TOPICS = (ODDS_RAW, GAMES, ODDS_STORED, ODDS_LIVE, ODDS_ALERTS)
-ALL_TOPICS = MAIN_TOPICS + tuple(dead_letter(topic) for topic in MAIN_TOPICS)
+ALL_TOPICS = MAIN_TOPICS + tuple(dead_letter(topic) for topic in MAIN_TOPICS) + (PROVIDER_ACTIVITY,)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from typing import Any
 
 import aioboto3
 import faust
-from faust.types import TP
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.batch_writer import Backoff, BatchWriter, ItemsRefused
+from sportsfeed_common.faust_worker import AiohttpServer, ConsumerLag
 from sportsfeed_common.topics import (
     GAMES,
     ODDS_RAW,
@@ -31,7 +31,7 @@ from sportsfeed_common.topics import (
 )
 
 from .metrics import PersistenceMetrics
-from .readapi import ReadApiServer, create_read_api
+from .readapi import create_read_api
 from .settings import PersistenceSettings
 from .storing import (
     DeadLetter,
@@ -64,7 +64,7 @@ def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None
         key_serializer="raw",
         value_serializer="raw",
     )
-    app.web_server(ReadApiServer(create_read_api(settings, metrics), settings.host, settings.port))
+    app.web_server(AiohttpServer(create_read_api(settings, metrics), settings.host, settings.port))
     raw = app.topic(ODDS_RAW.name, key_type=bytes, value_type=bytes)
     games = app.topic(GAMES.name, key_type=bytes, value_type=bytes)
     stored = app.topic(ODDS_STORED.name, key_type=bytes, value_type=bytes)
@@ -100,7 +100,7 @@ def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None
             )
             async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
                 await _store_until_done(storer, _messages(events), park, ODDS_RAW.name, metrics)
-                progress.stored(events)
+                progress.processed(events)
 
     @app.agent(games, concurrency=1)
     async def store_games(stream: faust.StreamT) -> None:
@@ -109,42 +109,15 @@ def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None
             storer = GamesStorer(BatchWriter(client, settings.dynamodb_table), park)
             async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
                 await _store_until_done(storer, _messages(events), park, GAMES.name, metrics)
-                progress.stored(events)
+                progress.processed(events)
 
-    progress = Progress()
+    progress = ConsumerLag(metrics.consumer_lag)
 
     @app.timer(LAG_REPORT_INTERVAL_SECONDS)
     async def report_consumer_lag() -> None:
-        await progress.report_lag(app.consumer, metrics)
+        await progress.report(app.consumer)
 
     return app
-
-
-class Progress:
-    """The next offset to store per partition, for the consumer-lag gauge."""
-
-    def __init__(self) -> None:
-        self._next_offset: dict[TP, int] = {}
-
-    def stored(self, events: Sequence[faust.EventT]) -> None:
-        for event in events:
-            self._next_offset[event.message.tp] = event.message.offset + 1
-
-    async def report_lag(self, consumer: Any, metrics: PersistenceMetrics) -> None:
-        assigned = consumer.assignment()
-        for tp in list(self._next_offset):
-            if tp not in assigned:  # moved to another worker by a rebalance: not ours to report
-                del self._next_offset[tp]
-                metrics.consumer_lag.remove(tp.topic, str(tp.partition))
-        if not assigned:
-            return
-        for tp, highwater in (await consumer.highwaters(*assigned)).items():
-            # Before this worker has stored anything from a partition, its fetch position stands in
-            # (it can run ahead of what is stored by one fetch, so it errs low, never high).
-            next_offset = self._next_offset.get(tp)
-            if next_offset is None:
-                next_offset = await consumer.position(tp) or 0
-            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
 
 
 def _messages(events: Sequence[faust.EventT]) -> list[Message]:

@@ -1,9 +1,7 @@
-"""The read API as an aiohttp application, and the service that runs it inside the faust worker.
+"""The read API as an aiohttp application.
 
-faust-streaming 0.15 lets an app register its own web server
-(``App.web_server``), which replaces faust's built-in one; so the worker and
-the API share one process and one port, as DESIGN.md has it, while the API
-is a plain aiohttp app with the platform's JSON errors, health and metrics.
+It runs inside the faust worker's process, on its port (see
+``sportsfeed_common.faust_worker.AiohttpServer``), as DESIGN.md has it.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ from collections.abc import AsyncIterator
 
 import aioboto3
 import aiohttp_cors
-import mode
 from aiohttp import web
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.health import add_health_routes
@@ -89,27 +86,3 @@ def _with_query_errors(handler: Handler) -> Handler:
                               errors=[ItemError(index=None, field=error.field, reason=error.reason)])
 
     return handle
-
-class ReadApiServer(mode.Service):
-    """Serves the read API on ``host:port`` while the faust worker runs; stops with it."""
-
-    def __init__(self, app: web.Application, host: str, port: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        self._app = app
-        self._host = host
-        self._port = port
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def web_url(self) -> str:
-        return f"http://{self._host}:{self._port}"
-
-    async def on_start(self) -> None:
-        self._runner = web.AppRunner(self._app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
-        self.log.info("read API listening on %s", self.web_url)
-
-    async def on_stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()

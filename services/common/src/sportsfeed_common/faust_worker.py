@@ -1,0 +1,100 @@
+"""What the platform's faust-streaming workers share: their HTTP server, JSON logs, consumer lag.
+
+Needs the ``faust`` extra of this library (``sportsfeed-common[faust]``); the
+aiohttp-only services never import it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+import mode
+from aiohttp import web
+from faust.types import TP
+from prometheus_client import Gauge
+
+from .logs import configure_logging
+
+
+class AiohttpServer(mode.Service):
+    """Serves an aiohttp application on ``host:port`` while the faust worker runs; stops with it.
+
+    Registered with ``App.web_server`` (faust-streaming 0.15), it replaces
+    faust's own web views: the worker's HTTP side is then a plain aiohttp app
+    with the platform's JSON errors, health and metrics.
+    """
+
+    def __init__(self, app: web.Application, host: str, port: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._app = app
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    async def on_start(self) -> None:
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self._host, self._port).start()
+        self.log.info("HTTP server listening on %s", self.web_url)
+
+    async def on_stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+class JsonLoggingWorker(faust.Worker):
+    """A faust worker that logs JSON lines like every other service.
+
+    The worker installs its own log format when it starts; this hook runs right
+    after, so JSON wins. Its terminal spinner is dropped too: its escape codes
+    would land in the log between JSON lines.
+    """
+
+    service_name = "worker"
+
+    def __init__(self, *args: Any, service_name: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.service_name = service_name
+        self.spinner = None
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        configure_logging(self.service_name, logging.getLevelName(level))
+
+
+class ConsumerLag:
+    """Messages on each assigned partition not yet processed, for a lag gauge.
+
+    Measured from what was processed, not from the fetch position: each
+    partition's high-water mark minus the next offset to process. Before a
+    worker has processed anything from a partition, its fetch position stands
+    in (it can run ahead by one fetch, so it errs low, never high).
+    """
+
+    def __init__(self, gauge: Gauge) -> None:
+        self._gauge = gauge  # labelled by topic and partition
+        self._next_offset: dict[TP, int] = {}
+
+    def processed(self, events: Sequence[faust.EventT]) -> None:
+        for event in events:
+            self._next_offset[event.message.tp] = event.message.offset + 1
+
+    async def report(self, consumer: Any) -> None:
+        assigned = consumer.assignment()
+        for tp in list(self._next_offset):
+            if tp not in assigned:  # moved to another worker by a rebalance: not ours to report
+                del self._next_offset[tp]
+                self._gauge.remove(tp.topic, str(tp.partition))
+        if not assigned:
+            return
+        for tp, highwater in (await consumer.highwaters(*assigned)).items():
+            next_offset = self._next_offset.get(tp)
+            if next_offset is None:
+                next_offset = await consumer.position(tp) or 0
+            self._gauge.labels(tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
