@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sportsfeed_common.events import OddsUpdate, Trace
 from sportsfeed_stream_processor.pricing import MovementThresholds, implied_probability
-from sportsfeed_stream_processor.sequencing import GameState, decode_state, encode_state, sequence
+from sportsfeed_stream_processor.sequencing import (
+    GameState,
+    decode_state,
+    encode_state,
+    sequence,
+)
 
 T0 = datetime(2026, 11, 23, 12, tzinfo=UTC)
 RECEIVED = datetime(2026, 11, 23, 12, 0, 5, tzinfo=UTC)

@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from sportsfeed_common.events import OddsUpdate
 from sportsfeed_common.series import Ohlc
-from sportsfeed_stream_processor.series import candle_key, count_key, fold_candle, key_minute, key_partition
+from sportsfeed_stream_processor.series import (
+    candle_key,
+    count_key,
+    fold_candle,
+    key_minute,
+    key_partition,
+)
 
 T0 = datetime(2026, 11, 23, 12, 5, tzinfo=UTC)
 
