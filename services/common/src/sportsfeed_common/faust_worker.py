@@ -66,6 +66,9 @@ class JsonLoggingWorker(faust.Worker):
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         configure_logging(self.service_name, logging.getLevelName(level))
+        # faust warns "producer buffer full" whenever table writes outpace the producer by 100
+        # messages: that is its flow control working (processing waits), many times a second.
+        logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
 
 
 class ConsumerLag:

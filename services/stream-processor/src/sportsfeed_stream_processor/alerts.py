@@ -12,7 +12,7 @@ consumers show the latest state per game or provider.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -84,11 +84,12 @@ class StaleGames:
     def forget(self, game_id: str) -> None:
         self._games.pop(game_id, None)
 
-    def check(self, now_ms: int) -> list[Alert]:
+    def check(self, now_ms: int, owned: Callable[[str], bool] = lambda game_id: True) -> list[Alert]:
+        """Raise ``stale`` for quiet live games; ``owned`` limits it to the games this worker sequences."""
         alerts = []
         for game_id, game in self._games.items():
             quiet_ms = now_ms - game.last_update_ms
-            if game.live and not game.stale and quiet_ms >= self._stale_after_ms:
+            if game.live and not game.stale and quiet_ms >= self._stale_after_ms and owned(game_id):
                 game.stale = True
                 alerts.append(Alert(
                     kind="stale", game_id=game_id, severity="warning", at=at(now_ms),

@@ -1,0 +1,28 @@
+"""The stream processor's Prometheus metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from sportsfeed_common.metrics import LATENCY_BUCKETS
+
+
+class ProcessorMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.processed = Counter(
+            "sportsfeed_processor_updates_total",
+            "Stored updates handled, by outcome: live (sequenced and published), not_new (a replay, a retry "
+            "or a price older than one already live), parked (undecodable, sent to the dead-letter topic)",
+            ["outcome"], registry=self.registry)
+        self.alerts = Counter(
+            "sportsfeed_processor_alerts_total", "Alerts published, by kind", ["kind"], registry=self.registry)
+        self.stored_to_live_seconds = Histogram(
+            "sportsfeed_processor_stored_to_live_seconds",
+            "From persistence's storedAt to the LiveUpdate being published", buckets=LATENCY_BUCKETS,
+            registry=self.registry)
+        self.series_items_written = Counter(
+            "sportsfeed_processor_series_items_written_total", "Candle and count items written to DynamoDB",
+            registry=self.registry)
+        self.consumer_lag = Gauge(
+            "sportsfeed_processor_consumer_lag", "Messages on the partition not yet processed",
+            ["topic", "partition"], registry=self.registry)

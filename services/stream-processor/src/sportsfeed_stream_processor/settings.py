@@ -1,0 +1,41 @@
+"""The stream processor's settings, read once from the environment."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from sportsfeed_common.settings import CommonSettings, Port
+
+from .alerts import parse_rate_thresholds
+from .pricing import MovementThresholds
+
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
+
+
+class ProcessorSettings(CommonSettings, kw_only=True):
+    host: str = "0.0.0.0"
+    port: Port = 8083
+    consumer_group: Annotated[str, msgspec.Meta(min_length=1)] = "sportsfeed-stream-processor"
+    consumer_session_timeout_seconds: Annotated[float, msgspec.Meta(ge=6, le=300)] = 10.0
+    # Replication of the tables' changelog topics, which faust creates (3 on a production cluster).
+    topic_replication_factor: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
+    # A change of at least this many implied-probability points is a movement: "*=0.02,soccer=0.03".
+    movement_thresholds: str = "*=0.02"
+    # A live game with no update for this long is stale.
+    stale_after_seconds: Seconds = 30.0
+    # A provider with no update for this long is down.
+    provider_down_after_seconds: Seconds = 60.0
+    # Updates per minute under which rate_low is raised, per provider: "*=60,acme=600" (0 = never).
+    rate_low_thresholds: str = "*=0"
+    # How often feed health is checked and candles and counts are written to DynamoDB.
+    check_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    # Candles and counts of minutes older than this (by wall clock) leave the processor's state;
+    # a price for such a minute still goes live but no longer changes its candle or count.
+    series_horizon_minutes: Annotated[int, msgspec.Meta(ge=2, le=24 * 60)] = 120
+    series_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 365
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        MovementThresholds.parse(self.movement_thresholds)
+        parse_rate_thresholds(self.rate_low_thresholds)
