@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import aioboto3
 import faust
@@ -74,10 +75,13 @@ def partition_of(game_id: str, partitions: int) -> int:
 
 
 def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = None,
-               clock: Callable[[], int] = wall_clock_ms) -> faust.App:
+               clock: Callable[[], int] = wall_clock_ms, outputs: Outputs | None = None,
+               loop: asyncio.AbstractEventLoop | None = None) -> faust.App:
+    """The worker's faust app. Tests replace ``clock`` (epoch ms) and ``outputs``, and give their ``loop``."""
     metrics = metrics or ProcessorMetrics()
     app = faust.App(
         settings.consumer_group,
+        loop=loop,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
         store="memory://",
         # Every topic exists before the worker starts: ours from sportsfeed-admin, the tables'
@@ -103,10 +107,7 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
 
     game_states, candles, counts = (table(name) for name in TABLES)
     stored = app.topic(ODDS_STORED.name, key_type=bytes, value_type=bytes)
-    live_topic = app.topic(ODDS_LIVE.name, key_type=bytes, value_type=bytes)
-    alerts_topic = app.topic(ODDS_ALERTS.name, key_type=bytes, value_type=bytes)
     activity_topic = app.topic(PROVIDER_ACTIVITY.name, key_type=bytes, value_type=bytes)
-    parked_topic = app.topic(dead_letter(ODDS_STORED).name, key_type=bytes, value_type=bytes)
 
     stale_games = StaleGames(int(settings.stale_after_seconds * 1000))
     provider_health = ProviderHealth(int(settings.provider_down_after_seconds * 1000),
@@ -118,24 +119,10 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     directory = GameDirectory(settings.kafka_bootstrap_servers, game_changed)
     app.web_server(AiohttpServer(create_web_app(settings, metrics, directory), settings.host, settings.port))
 
-    async def send_live(update: LiveUpdate) -> None:
-        await live_topic.send(key=update.game_id.encode(), value=encode(update))
-        if update.trace.stored_at is not None and update.trace.processed_at is not None:
-            metrics.stored_to_live_seconds.observe((update.trace.processed_at - update.trace.stored_at) / 1000)
-
-    async def send_alert(alert: Alert) -> None:
-        await alerts_topic.send(key=alert_key(alert), value=encode(alert))
-        metrics.alerts.labels(alert.kind).inc()
-
-    async def park(partition: int, key: bytes | None, value: bytes, error: str) -> None:
-        await parked_topic.send(key=key, value=value, headers=[
-            ("error", error.encode()[:1000]), ("source-topic", ODDS_STORED.name.encode()),
-            ("source-partition", str(partition).encode())])
-        log.warning("message parked in the dead-letter topic", extra={"partition": partition, "error": error})
-
+    outputs = outputs or KafkaOutputs(app, metrics)
     processor = OddsProcessor(
-        game_states=game_states, candles=candles, counts=counts, send_live=send_live, send_alert=send_alert,
-        park=park, thresholds=MovementThresholds.parse(settings.movement_thresholds), sport_of=directory.sport,
+        game_states=game_states, candles=candles, counts=counts, send_live=outputs.live, send_alert=outputs.alert,
+        park=outputs.park, thresholds=MovementThresholds.parse(settings.movement_thresholds), sport_of=directory.sport,
         stale_games=stale_games, horizon_minutes=settings.series_horizon_minutes, clock=clock)
     lag = ConsumerLag(metrics.consumer_lag)
 
@@ -152,7 +139,7 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
             activity = decode_activity(value)
             back = provider_health.seen(activity.provider, activity.minutes, clock())
             if back is not None:
-                await send_alert(back)
+                await outputs.alert(back)
 
     @app.task
     async def follow_games() -> None:
@@ -160,18 +147,19 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
 
     assignment = Assignment()
 
-    @app.timer(settings.check_interval_seconds)
     async def check_feed_health() -> None:
+        """Stale games this worker owns; its provider activity out; its providers' health."""
         now = clock()
         assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic == ODDS_STORED.name}
         for alert in stale_games.check(now, owned=lambda game_id: partition_of(
                 game_id, ODDS_STORED.partitions) in assigned):
-            await send_alert(alert)
+            await outputs.alert(alert)
         for provider, minutes in processor.take_activity().items():
-            await activity_topic.send(key=provider.encode(),
-                                      value=encode_activity(ProviderActivity(provider=provider, minutes=minutes)))
+            await outputs.activity(ProviderActivity(provider=provider, minutes=minutes))
         for alert in provider_health.check(now):
-            await send_alert(alert)
+            await outputs.alert(alert)
+
+    app.timer(settings.check_interval_seconds)(check_feed_health)
 
     @app.task
     async def write_series() -> None:
@@ -197,8 +185,57 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     async def report_consumer_lag() -> None:
         await lag.report(app.consumer)
 
-    app.processor = processor  # type: ignore[attr-defined]  # for tests and the benchmark
+    app.runtime = Runtime(processor, stale_games, provider_health, check_feed_health,  # type: ignore[attr-defined]
+                          sequence_updates, watch_providers)
     return app
+
+
+class Outputs(Protocol):
+    async def live(self, update: LiveUpdate) -> None: ...
+    async def alert(self, alert: Alert) -> None: ...
+    async def park(self, partition: int, key: bytes | None, value: bytes, error: str) -> None: ...
+    async def activity(self, activity: ProviderActivity) -> None: ...
+
+
+class KafkaOutputs:
+    """Where the processor's results go: odds.live, odds.alerts, odds.stored.dlq, provider.activity."""
+
+    def __init__(self, app: faust.App, metrics: ProcessorMetrics) -> None:
+        self._metrics = metrics
+        self._live = app.topic(ODDS_LIVE.name, key_type=bytes, value_type=bytes)
+        self._alerts = app.topic(ODDS_ALERTS.name, key_type=bytes, value_type=bytes)
+        self._parked = app.topic(dead_letter(ODDS_STORED).name, key_type=bytes, value_type=bytes)
+        self._activity = app.topic(PROVIDER_ACTIVITY.name, key_type=bytes, value_type=bytes)
+
+    async def live(self, update: LiveUpdate) -> None:
+        await self._live.send(key=update.game_id.encode(), value=encode(update))
+        if update.trace.stored_at is not None and update.trace.processed_at is not None:
+            self._metrics.stored_to_live_seconds.observe((update.trace.processed_at - update.trace.stored_at) / 1000)
+
+    async def alert(self, alert: Alert) -> None:
+        await self._alerts.send(key=alert_key(alert), value=encode(alert))
+        self._metrics.alerts.labels(alert.kind).inc()
+
+    async def park(self, partition: int, key: bytes | None, value: bytes, error: str) -> None:
+        await self._parked.send(key=key, value=value, headers=[
+            ("error", error.encode()[:1000]), ("source-topic", ODDS_STORED.name.encode()),
+            ("source-partition", str(partition).encode())])
+        log.warning("message parked in the dead-letter topic", extra={"partition": partition, "error": error})
+
+    async def activity(self, activity: ProviderActivity) -> None:
+        await self._activity.send(key=activity.provider.encode(), value=encode_activity(activity))
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The app's working parts, for tests (driven through ``agent.test_context()``) and the benchmark."""
+
+    processor: OddsProcessor
+    stale_games: StaleGames
+    provider_health: ProviderHealth
+    check_feed_health: Callable[[], Awaitable[None]]
+    sequence_updates: Any
+    watch_providers: Any
 
 
 class Assignment:

@@ -1,0 +1,206 @@
+"""The stream processor's faust agents through ``agent.test_context()``: no broker, a clock the test moves.
+
+Seq, movement, candles, counts and every alert kind, through the same app the
+worker runs (its tables in memory); outputs are recorded instead of produced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import faust
+import msgspec
+import pytest
+from aiokafka.partitioner import DefaultPartitioner
+from sportsfeed_common.events import Alert, LiveUpdate, OddsUpdate, encode
+from sportsfeed_common.series import Candle
+from sportsfeed_common.settings import load_settings
+from sportsfeed_stream_processor.activity import ProviderActivity, encode_activity
+from sportsfeed_stream_processor.app import Runtime, create_app, partition_of
+from sportsfeed_stream_processor.settings import ProcessorSettings
+
+NOW = int(datetime(2026, 11, 23, 7, 20, tzinfo=UTC).timestamp()) * 1000  # the test's clock starts here
+T0 = datetime(2026, 11, 23, 7, 19, 30, tzinfo=UTC)  # provider time of the first update
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@dataclass
+class Recorded:
+    live: list[LiveUpdate] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    parked: list[tuple[bytes, str]] = field(default_factory=list)
+    activity: list[ProviderActivity] = field(default_factory=list)
+
+    async def live_(self, update: LiveUpdate) -> None:
+        self.live.append(update)
+
+    async def alert(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+    async def park(self, partition: int, key: bytes | None, value: bytes, error: str) -> None:
+        self.parked.append((value, error))
+
+    async def activity_(self, activity: ProviderActivity) -> None:
+        self.activity.append(activity)
+
+    def kinds(self) -> list[str]:
+        return [alert.kind for alert in self.alerts]
+
+
+class RecordingOutputs:
+    def __init__(self, recorded: Recorded) -> None:
+        self.live, self.alert, self.park = recorded.live_, recorded.alert, recorded.park
+        self.activity = recorded.activity_
+
+
+@dataclass
+class Processor:
+    runtime: Runtime
+    clock: Clock
+    recorded: Recorded
+    tables: dict
+
+
+@pytest.fixture
+async def processor() -> AsyncIterator[Processor]:
+    settings = load_settings(ProcessorSettings, {
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "MOVEMENT_THRESHOLDS": "*=0.02,tennis=0.2",
+        "STALE_AFTER_SECONDS": "10", "PROVIDER_DOWN_AFTER_SECONDS": "30", "RATE_LOW_THRESHOLDS": "*=3",
+    })
+    clock, recorded = Clock(), Recorded()
+    app = create_app(settings, clock=clock, outputs=RecordingOutputs(recorded), loop=asyncio.get_running_loop())
+    app.finalize()
+    app.conf.store = "memory://"
+    app.flow_control.resume()
+    runtime: Runtime = app.runtime
+    yield Processor(runtime, clock, recorded, {name: app.tables[name] for name in ("game-states", "candles", "counts")})
+    await release(app)
+
+
+async def release(app: faust.App) -> None:
+    """What ``test_context`` leaves open: the consumer it creates owns an event loop for its thread,
+    and writing to a table creates a producer. Closed here, or they leak into later tests."""
+    if app._consumer is not None:
+        app._consumer._thread.thread_loop.close()
+    if app._producer is not None:
+        await app._producer.stop()
+
+
+def update(game: str, seconds: float, home_odds: float, away_odds: float = -110, market: str = "spread",
+           provider: str = "acme", **fields) -> OddsUpdate:
+    return OddsUpdate(provider=provider, game_id=game, market=market, ts=T0 + timedelta(seconds=seconds),
+                      home_odds=home_odds, away_odds=away_odds, **fields)
+
+
+async def put_all(processor: Processor, updates: list[OddsUpdate]) -> None:
+    async with processor.runtime.sequence_updates.test_context() as agent:
+        for item in updates:
+            processor.clock.now += 10
+            await agent.put(value=encode(item), key=item.game_id.encode(),
+                            partition=partition_of(item.game_id, 12))
+
+
+async def test_seq_is_gap_free_per_game_and_replays_get_none(processor: Processor) -> None:
+    updates = [update(f"game-{n % 3}", n, -110 - n) for n in range(30)]
+    await put_all(processor, updates + updates[10:20])  # ten replayed
+    by_game: dict[str, list[int]] = {}
+    for live in processor.recorded.live:
+        by_game.setdefault(live.game_id, []).append(live.seq)
+    assert by_game == {f"game-{g}": list(range(1, 11)) for g in range(3)}
+    assert [live.id for live in processor.recorded.live] == [u.id for u in updates]
+
+
+async def test_movement_uses_the_sports_threshold(processor: Processor) -> None:
+    processor.runtime.stale_games.status("game-t", live=False, now_ms=NOW)
+    await put_all(processor, [update("game-s", 0, -110), update("game-s", 1, -150)])
+    moved = [alert for alert in processor.recorded.alerts if alert.kind == "movement"]
+    assert [a.game_id for a in moved] == ["game-s"] and processor.recorded.live[1].movement
+
+
+async def test_market_status_changes_are_alerted(processor: Processor) -> None:
+    await put_all(processor, [update("game-1", 0, -110), update("game-1", 1, -110, status="suspended"),
+                              update("game-1", 2, -110)])
+    suspended = [a for a in processor.recorded.alerts if a.kind == "suspended"]
+    assert [(a.details["status"], a.severity) for a in suspended] == [("suspended", "warning"), ("open", "info")]
+
+
+async def test_candles_and_counts_fold_every_new_update_once(processor: Processor) -> None:
+    updates = [update("game-1", n * 10, -110 - n, provider=p) for n in range(9) for p in ("acme", "beta")]
+    await put_all(processor, updates + updates[:4])  # replays change nothing
+    candles = {key.decode(): msgspec.json.decode(value, type=Candle)
+               for key, value in processor.tables["candles"].items()}
+    minutes = sorted((c.minute, c.count, c.home.open, c.home.close) for c in candles.values())
+    # ts from 07:19:30: minute 07:19 holds n = 0..2, 07:20 n = 3..8; two providers each.
+    assert minutes == [(datetime(2026, 11, 23, 7, 19, tzinfo=UTC), 6, -110, -112),
+                       (datetime(2026, 11, 23, 7, 20, tzinfo=UTC), 12, -113, -118)]
+    counts = {key.decode().split("|", 1)[1]: int(value) for key, value in processor.tables["counts"].items()}
+    assert counts == {f"{p}|{m}": c for p in ("acme", "beta") for m, c in ((NOW // 1000 - 60, 3), (NOW // 1000, 6))}
+
+
+async def test_undecodable_updates_are_parked_and_the_next_one_goes_on(processor: Processor) -> None:
+    async with processor.runtime.sequence_updates.test_context() as agent:
+        await agent.put(value=b"not json", key=b"game-1", partition=0)
+        await agent.put(value=encode(update("game-1", 0, -110)), key=b"game-1", partition=0)
+    assert processor.recorded.parked[0][0] == b"not json" and len(processor.recorded.live) == 1
+
+
+async def test_stale_raised_within_the_interval_and_cleared_on_the_next_update(processor: Processor) -> None:
+    runtime, clock = processor.runtime, processor.clock
+    runtime.stale_games.status("game-live", live=True, now_ms=clock.now)
+    await put_all(processor, [update("game-live", 0, -110)])
+    last_update = clock.now
+    # The worker owns every partition in this test (no consumer): only the clock matters.
+    runtime.stale_games.check(clock.now)  # nothing yet
+    clock.now = last_update + 10_000
+    stale = runtime.stale_games.check(clock.now)
+    assert [(a.kind, a.game_id, a.details["cleared"]) for a in stale] == [("stale", "game-live", False)]
+    await put_all(processor, [update("game-live", 1, -110)])
+    assert processor.recorded.alerts[-1].kind == "stale" and processor.recorded.alerts[-1].details["cleared"]
+
+
+async def test_provider_down_up_and_rate_low_from_provider_activity(processor: Processor) -> None:
+    runtime, clock = processor.runtime, processor.clock
+    minute = NOW // 1000
+
+    async def report(agent, at_ms: int, minutes: dict[int, int]) -> None:
+        clock.now = at_ms
+        await agent.put(value=encode_activity(ProviderActivity(provider="acme", minutes=minutes)), key=b"acme")
+
+    async with runtime.watch_providers.test_context() as agent:
+        await report(agent, NOW + 1, {minute: 1})  # first seen mid-minute: that minute is not judged
+        await report(agent, NOW + 60_001, {minute + 60: 2})
+        await report(agent, NOW + 120_000, {minute + 120: 5})
+        low = runtime.provider_health.check(NOW + 120_001)
+        assert [(a.kind, a.details["count"], a.details["threshold"]) for a in low] == [("rate_low", 2, 3)]
+        down = runtime.provider_health.check(NOW + 150_000)  # 30 s without activity
+        assert [a.kind for a in down] == ["provider_down"]
+        await report(agent, NOW + 155_000, {minute + 120: 1})
+    assert processor.recorded.kinds()[-1] == "provider_up"
+
+
+async def test_activity_of_sequenced_updates_is_reported_per_provider(processor: Processor) -> None:
+    await put_all(processor, [update("game-1", 0, -110, provider="acme"), update("game-1", 0, -110, provider="beta"),
+                              update("game-2", 1, -110, provider="acme")])
+    activity = processor.runtime.processor.take_activity()
+    assert activity == {"acme": {NOW // 1000: 2}, "beta": {NOW // 1000: 1}}
+    assert processor.runtime.processor.take_activity() == {}
+
+
+def test_games_are_placed_where_producers_put_them() -> None:
+    """Stale checks cover only the games whose partition this worker owns: the same placement as the
+    producers of odds.stored (aiokafka's default partitioner, murmur2 like the Java client)."""
+    partitioner = DefaultPartitioner()
+    partitions = list(range(12))
+    for n in range(200):
+        game = f"game-{n}"
+        assert partition_of(game, 12) == partitioner(game.encode(), partitions, partitions)
