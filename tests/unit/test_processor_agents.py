@@ -10,16 +10,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import faust
-import msgspec
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from sportsfeed_common.events import Alert, LiveUpdate, OddsUpdate, encode
-from sportsfeed_common.series import Candle
 from sportsfeed_common.settings import load_settings
 from sportsfeed_stream_processor.activity import ProviderActivity, encode_activity
-from sportsfeed_stream_processor.app import Runtime, create_app, partition_of
+from sportsfeed_stream_processor.app import Runtime, create_app
+from sportsfeed_stream_processor.placement import partition_of
+from sportsfeed_stream_processor.processor import BatchResult
+from sportsfeed_stream_processor.sequencing import decode_state
 from sportsfeed_stream_processor.settings import ProcessorSettings
 
 NOW = int(datetime(2026, 11, 23, 7, 20, tzinfo=UTC).timestamp()) * 1000  # the test's clock starts here
@@ -39,28 +41,21 @@ class Recorded:
     live: list[LiveUpdate] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     parked: list[tuple[bytes, str]] = field(default_factory=list)
-    activity: list[ProviderActivity] = field(default_factory=list)
+    activity_reports: list[ProviderActivity] = field(default_factory=list)
 
-    async def live_(self, update: LiveUpdate) -> None:
-        self.live.append(update)
+    async def publish(self, result: BatchResult) -> None:
+        self.live += result.live
+        self.alerts += result.alerts
+        self.parked += [(parked.value, parked.error) for parked in result.parked]
 
     async def alert(self, alert: Alert) -> None:
         self.alerts.append(alert)
 
-    async def park(self, partition: int, key: bytes | None, value: bytes, error: str) -> None:
-        self.parked.append((value, error))
-
-    async def activity_(self, activity: ProviderActivity) -> None:
-        self.activity.append(activity)
+    async def activity(self, activity: ProviderActivity) -> None:
+        self.activity_reports.append(activity)
 
     def kinds(self) -> list[str]:
         return [alert.kind for alert in self.alerts]
-
-
-class RecordingOutputs:
-    def __init__(self, recorded: Recorded) -> None:
-        self.live, self.alert, self.park = recorded.live_, recorded.alert, recorded.park
-        self.activity = recorded.activity_
 
 
 @dataclass
@@ -68,7 +63,7 @@ class Processor:
     runtime: Runtime
     clock: Clock
     recorded: Recorded
-    tables: dict
+    game_states: Any  # the faust table
 
 
 @pytest.fixture
@@ -78,12 +73,12 @@ async def processor() -> AsyncIterator[Processor]:
         "STALE_AFTER_SECONDS": "10", "PROVIDER_DOWN_AFTER_SECONDS": "30", "RATE_LOW_THRESHOLDS": "*=3",
     })
     clock, recorded = Clock(), Recorded()
-    app = create_app(settings, clock=clock, outputs=RecordingOutputs(recorded), loop=asyncio.get_running_loop())
+    app = create_app(settings, clock=clock, outputs=recorded, loop=asyncio.get_running_loop())
     app.finalize()
     app.conf.store = "memory://"
     app.flow_control.resume()
     runtime: Runtime = app.runtime
-    yield Processor(runtime, clock, recorded, {name: app.tables[name] for name in ("game-states", "candles", "counts")})
+    yield Processor(runtime, clock, recorded, app.tables["game-states"])
     await release(app)
 
 
@@ -137,14 +132,12 @@ async def test_market_status_changes_are_alerted(processor: Processor) -> None:
 async def test_candles_and_counts_fold_every_new_update_once(processor: Processor) -> None:
     updates = [update("game-1", n * 10, -110 - n, provider=p) for n in range(9) for p in ("acme", "beta")]
     await put_all(processor, updates + updates[:4])  # replays change nothing
-    candles = {key.decode(): msgspec.json.decode(value, type=Candle)
-               for key, value in processor.tables["candles"].items()}
-    minutes = sorted((c.minute, c.count, c.home.open, c.home.close) for c in candles.values())
+    state = decode_state(processor.game_states[b"game-1"])
+    minutes = sorted((c.minute, c.count, c.home.open, c.home.close) for c in state.candles.values())
     # ts from 07:19:30: minute 07:19 holds n = 0..2, 07:20 n = 3..8; two providers each.
     assert minutes == [(datetime(2026, 11, 23, 7, 19, tzinfo=UTC), 6, -110, -112),
                        (datetime(2026, 11, 23, 7, 20, tzinfo=UTC), 12, -113, -118)]
-    counts = {key.decode().split("|", 1)[1]: int(value) for key, value in processor.tables["counts"].items()}
-    assert counts == {f"{p}|{m}": c for p in ("acme", "beta") for m, c in ((NOW // 1000 - 60, 3), (NOW // 1000, 6))}
+    assert state.counts == {f"{p}|{m}": c for p in ("acme", "beta") for m, c in ((NOW // 1000 - 60, 3), (NOW // 1000, 6))}
 
 
 async def test_undecodable_updates_are_parked_and_the_next_one_goes_on(processor: Processor) -> None:

@@ -1,4 +1,4 @@
-"""Candles folded from sequenced updates, and the table keys of candles and counts."""
+"""Candles folded from sequenced updates; the series a game's state keeps, and for how long."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sportsfeed_common.events import OddsUpdate
 from sportsfeed_common.series import Ohlc
+from sportsfeed_stream_processor.sequencing import GameState
 from sportsfeed_stream_processor.series import (
-    candle_key,
-    count_key,
+    EVICTION_MARGIN_SECONDS,
     fold_candle,
-    key_minute,
-    key_partition,
+    fold_series,
 )
 
 T0 = datetime(2026, 11, 23, 12, 5, tzinfo=UTC)
@@ -39,8 +38,26 @@ def test_a_three_way_candle_has_a_draw_side() -> None:
     assert candle.draw == Ohlc(open=3.3, high=3.5, low=3.3, close=3.5)
 
 
-def test_keys_carry_partition_and_minute() -> None:
-    key = candle_key(7, update(42, 2.0, 3.0))
-    assert key == f"7|game-1|moneyline|{int(T0.timestamp())}"
-    assert (key_partition(key), key_minute(key)) == (7, int(T0.timestamp()))
-    assert count_key(3, "acme", T0 + timedelta(seconds=59)) == f"3|acme|{int(T0.timestamp())}"
+def test_fold_series_keys_by_market_provider_and_minute_and_refuses_minutes_beyond_the_horizon() -> None:
+    state = GameState()
+    now = int((T0 + timedelta(minutes=1)).timestamp() * 1000)
+    minute = int(T0.timestamp())
+    assert fold_series(state, update(42, 2.0, 3.0), now, horizon_minutes=10) == (
+        f"moneyline|{minute}", f"acme|{minute}")
+    assert fold_series(state, update(50, 2.1, 3.0), now, horizon_minutes=10) is not None
+    assert state.candles[f"moneyline|{minute}"].count == 2 and state.counts[f"acme|{minute}"] == 2
+    too_old = update(-11 * 60, 2.0, 3.0)  # eleven minutes before T0: beyond a ten-minute horizon
+    assert fold_series(state, too_old, now, horizon_minutes=10) is None
+    assert len(state.candles) == 1 and len(state.counts) == 1
+
+
+def test_minutes_leave_the_state_well_after_they_leave_the_horizon() -> None:
+    state = GameState()
+    fold_series(state, update(0, 2.0, 3.0), int(T0.timestamp() * 1000), horizon_minutes=10)
+    later = T0 + timedelta(minutes=10, seconds=EVICTION_MARGIN_SECONDS)
+    fold_series(state, update(10 * 60 + EVICTION_MARGIN_SECONDS, 2.0, 3.0), int(later.timestamp() * 1000), 10)
+    assert len(state.candles) == 2  # still kept: within the margin
+    much_later = later + timedelta(minutes=2)
+    fold_series(state, update(10 * 60 + EVICTION_MARGIN_SECONDS + 120, 2.0, 3.0),
+                int(much_later.timestamp() * 1000), 10)
+    assert f"moneyline|{int(T0.timestamp())}" not in state.candles and len(state.candles) == 2

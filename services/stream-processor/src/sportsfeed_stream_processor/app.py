@@ -21,10 +21,9 @@ from typing import Any, Protocol
 
 import aioboto3
 import faust
-from aiokafka.partitioner import murmur2
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.batch_writer import BatchWriter
-from sportsfeed_common.events import Alert, Game, LiveUpdate, encode
+from sportsfeed_common.events import Alert, Game, encode
 from sportsfeed_common.faust_worker import AiohttpServer, ConsumerLag
 from sportsfeed_common.topics import (
     ODDS_ALERTS,
@@ -40,8 +39,10 @@ from .activity import ProviderActivity, decode_activity, encode_activity
 from .alerts import ProviderHealth, StaleGames, alert_key, parse_rate_thresholds
 from .directory import GameDirectory
 from .metrics import ProcessorMetrics
+from .placement import partition_of
 from .pricing import MovementThresholds
-from .processor import OddsProcessor, wall_clock_ms
+from .processor import BatchResult, OddsProcessor, wall_clock_ms
+from .sequencing import encode_state
 from .series_writer import SeriesWriter
 from .settings import ProcessorSettings
 from .web import create_web_app
@@ -51,7 +52,7 @@ log = logging.getLogger(__name__)
 LAG_REPORT_INTERVAL_SECONDS = 5.0
 
 
-TABLES = ("game-states", "candles", "counts")
+TABLES = ("game-states",)
 
 
 def changelog_topics(settings: ProcessorSettings) -> tuple[TopicSpec, ...]:
@@ -67,11 +68,6 @@ async def ensure_changelog_topics(settings: ProcessorSettings) -> None:
         raise RuntimeError(f"changelog topics with the wrong partition count: {report.mismatched}")
     for name in report.created:
         log.info("changelog topic created", extra={"topic": name})
-
-
-def partition_of(game_id: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives a game (Java-compatible murmur2, as every producer uses)."""
-    return (murmur2(game_id.encode()) & 0x7FFFFFFF) % partitions
 
 
 def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = None,
@@ -105,7 +101,7 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
         # Keys and values are bytes, through the app's raw serializers.
         return app.Table(name, key_type=bytes, value_type=bytes, partitions=ODDS_STORED.partitions)
 
-    game_states, candles, counts = (table(name) for name in TABLES)
+    (game_states,) = (table(name) for name in TABLES)
     stored = app.topic(ODDS_STORED.name, key_type=bytes, value_type=bytes)
     activity_topic = app.topic(PROVIDER_ACTIVITY.name, key_type=bytes, value_type=bytes)
 
@@ -121,17 +117,28 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
 
     outputs = outputs or KafkaOutputs(app, metrics)
     processor = OddsProcessor(
-        game_states=game_states, candles=candles, counts=counts, send_live=outputs.live, send_alert=outputs.alert,
-        park=outputs.park, thresholds=MovementThresholds.parse(settings.movement_thresholds), sport_of=directory.sport,
-        stale_games=stale_games, horizon_minutes=settings.series_horizon_minutes, clock=clock)
+        game_states=game_states, thresholds=MovementThresholds.parse(settings.movement_thresholds),
+        sport_of=directory.sport, stale_games=stale_games, horizon_minutes=settings.series_horizon_minutes,
+        clock=clock)
+    series = SeriesWriters()
     lag = ConsumerLag(metrics.consumer_lag)
 
     @app.agent(stored, concurrency=1)
     async def sequence_updates(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            outcome = await processor.handle(event.message.partition, event.key, event.value)
-            metrics.processed.labels("parked" if outcome.parked else "live" if outcome.live else "not_new").inc()
-            lag.processed([event])
+        async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
+            result = processor.process([(e.message.partition, e.key, e.value) for e in events])
+            # Published and acknowledged first, stored second: see processor.py.
+            await outputs.publish(result)
+            for game_key, (partition, state) in result.states.items():
+                # What Table.__setitem__ does, with the partition given rather than taken from the
+                # "current event" (in a batch, that is only the last one).
+                game_states.data[game_key] = encode_state(state)
+                game_states.send_changelog(partition, game_key, game_states.data[game_key])
+            series.changed(result)
+            metrics.processed.labels("live").inc(len(result.live))
+            metrics.processed.labels("not_new").inc(result.not_new)
+            metrics.processed.labels("parked").inc(len(result.parked))
+            lag.processed(events)
 
     @app.agent(activity_topic, concurrency=1)
     async def watch_providers(stream: faust.StreamT) -> None:
@@ -165,16 +172,17 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     async def write_series() -> None:
         """Every check interval, write the candles and counts that changed (runs until the worker stops)."""
         async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings)) as client:
-            writer = SeriesWriter(BatchWriter(client, settings.dynamodb_table), candles, counts,
-                                  timedelta(days=settings.series_retention_days))
+            writer = series.open(SeriesWriter(
+                BatchWriter(client, settings.dynamodb_table), game_states,
+                timedelta(days=settings.series_retention_days), settings.series_horizon_minutes, clock))
             while True:
                 await asyncio.sleep(settings.check_interval_seconds)  # a period, not a wait for something
                 if app.rebalancing or app.in_recovery:
-                    continue  # the tables are being restored: write them once they are whole
+                    continue  # the table is being restored: write once it is whole
                 if assignment.changed(app.consumer.assignment()):
-                    writer.mark_all_dirty(processor)
+                    writer.mark_all_dirty()
                 try:
-                    report = await writer.flush(processor)
+                    report = await writer.flush()
                 except Exception:
                     log.exception("writing candles and counts failed; retrying at the next interval")
                     continue
@@ -191,9 +199,10 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
 
 
 class Outputs(Protocol):
-    async def live(self, update: LiveUpdate) -> None: ...
+    async def publish(self, result: BatchResult) -> None:
+        """Publish a batch's LiveUpdates, alerts and dead letters; return once Kafka acknowledged all."""
+
     async def alert(self, alert: Alert) -> None: ...
-    async def park(self, partition: int, key: bytes | None, value: bytes, error: str) -> None: ...
     async def activity(self, activity: ProviderActivity) -> None: ...
 
 
@@ -207,20 +216,28 @@ class KafkaOutputs:
         self._parked = app.topic(dead_letter(ODDS_STORED).name, key_type=bytes, value_type=bytes)
         self._activity = app.topic(PROVIDER_ACTIVITY.name, key_type=bytes, value_type=bytes)
 
-    async def live(self, update: LiveUpdate) -> None:
-        await self._live.send(key=update.game_id.encode(), value=encode(update))
-        if update.trace.stored_at is not None and update.trace.processed_at is not None:
-            self._metrics.stored_to_live_seconds.observe((update.trace.processed_at - update.trace.stored_at) / 1000)
+    async def publish(self, result: BatchResult) -> None:
+        deliveries = [await self._live.send(key=update.game_id.encode(), value=encode(update))
+                      for update in result.live]
+        deliveries += [await self._send_alert(alert) for alert in result.alerts]
+        for parked in result.parked:
+            deliveries.append(await self._parked.send(key=parked.key, value=parked.value, headers=[
+                ("error", parked.error.encode()[:1000]), ("source-topic", ODDS_STORED.name.encode()),
+                ("source-partition", str(parked.partition).encode())]))
+            log.warning("message parked in the dead-letter topic",
+                        extra={"partition": parked.partition, "error": parked.error})
+        await asyncio.gather(*deliveries)
+        for update in result.live:
+            if update.trace.stored_at is not None and update.trace.processed_at is not None:
+                self._metrics.stored_to_live_seconds.observe(
+                    (update.trace.processed_at - update.trace.stored_at) / 1000)
+
+    async def _send_alert(self, alert: Alert) -> Any:
+        self._metrics.alerts.labels(alert.kind).inc()
+        return await self._alerts.send(key=alert_key(alert), value=encode(alert))
 
     async def alert(self, alert: Alert) -> None:
-        await self._alerts.send(key=alert_key(alert), value=encode(alert))
-        self._metrics.alerts.labels(alert.kind).inc()
-
-    async def park(self, partition: int, key: bytes | None, value: bytes, error: str) -> None:
-        await self._parked.send(key=key, value=value, headers=[
-            ("error", error.encode()[:1000]), ("source-topic", ODDS_STORED.name.encode()),
-            ("source-partition", str(partition).encode())])
-        log.warning("message parked in the dead-letter topic", extra={"partition": partition, "error": error})
+        await self._send_alert(alert)
 
     async def activity(self, activity: ProviderActivity) -> None:
         await self._activity.send(key=activity.provider.encode(), value=encode_activity(activity))
@@ -236,6 +253,22 @@ class Runtime:
     check_feed_health: Callable[[], Awaitable[None]]
     sequence_updates: Any
     watch_providers: Any
+
+
+class SeriesWriters:
+    """Hands batches' changes to the series writer once it is open (its DynamoDB client is opened
+    by the task that runs it, after the agent may already have processed a batch)."""
+
+    def __init__(self) -> None:
+        self._writer: SeriesWriter | None = None
+
+    def open(self, writer: SeriesWriter) -> SeriesWriter:
+        self._writer = writer
+        return writer
+
+    def changed(self, result: BatchResult) -> None:
+        if self._writer is not None:
+            self._writer.changed(result)
 
 
 class Assignment:

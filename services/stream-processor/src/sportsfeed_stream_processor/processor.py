@@ -1,50 +1,33 @@
-"""What the processor does with each stored update, free of any Kafka client.
+"""What the processor does with a batch of stored updates, free of any Kafka client.
 
-decode -> sequence (gap-free per game, a replay gets nothing) -> LiveUpdate to ``odds.live``
--> movement / status alerts -> fold into the minute's candle and the provider's count.
+Per update: decode -> sequence (gap-free per game; a replay gets nothing) -> a LiveUpdate, plus
+movement / status / stale-cleared alerts -> folded into its game's candle and its provider's count.
 
-State lives in three mappings that the faust app backs with changelog tables
-(``game_states``, ``candles``, ``counts``); this class only needs them to
-behave like dicts of bytes, so unit tests give it plain dicts. Every write to
-them must happen while processing an event of the partition the key belongs
-to (faust writes the changelog to the current event's partition), which is why
-candle and count keys lead with the partition.
+The batch is decided in memory first. The caller then publishes its outputs,
+waits for Kafka to acknowledge them, and only then stores the new game states
+(and only after that are offsets committed). So the stored state is never
+ahead of what was published: after a crash, a replayed update either finds
+its game's state (it was published and stored: nothing to do) or the state
+from before it (it gets the same seq again, an identical record that
+consumers drop by seq). Nothing is lost, and no seq is ever given twice to
+different updates.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import msgspec
-from sportsfeed_common.events import (
-    Alert,
-    InvalidEvent,
-    LiveUpdate,
-    OddsUpdate,
-    decode,
-    encode,
-)
-from sportsfeed_common.series import Candle, minute_of
+from sportsfeed_common.events import Alert, InvalidEvent, LiveUpdate, OddsUpdate, decode
 
 from .alerts import StaleGames, movement_alert, status_alert
 from .pricing import MovementThresholds
-from .sequencing import decode_state, encode_state, sequence
-from .series import candle_key, count_key, fold_candle, key_minute, key_partition
+from .sequencing import GameState, decode_state, sequence
+from .series import fold_series
 
-log = logging.getLogger(__name__)
-
-SendLive = Callable[[LiveUpdate], Awaitable[None]]
-SendAlert = Callable[[Alert], Awaitable[None]]
-Park = Callable[[int, bytes | None, bytes, str], Awaitable[None]]  # partition, key, value, error
 Clock = Callable[[], int]  # epoch milliseconds
-
-EXPIRY_INTERVAL_MS = 30_000
-
-_candle_decoder = msgspec.json.Decoder(Candle)
 
 
 def wall_clock_ms() -> int:
@@ -52,24 +35,31 @@ def wall_clock_ms() -> int:
 
 
 @dataclass
-class Outcome:
-    """What one update led to, for metrics and tests."""
+class Parked:
+    partition: int
+    key: bytes | None
+    value: bytes
+    error: str
 
-    live: LiveUpdate | None = None
+
+@dataclass
+class BatchResult:
+    live: list[LiveUpdate] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
-    parked: bool = False
+    parked: list[Parked] = field(default_factory=list)
+    not_new: int = 0  # replays, retries and prices older than one already live
+    # New state per game key, with the partition its changelog record belongs to.
+    states: dict[bytes, tuple[int, GameState]] = field(default_factory=dict)
+    # What changed in the series: (game key, candle key) and (partition, count key).
+    candles: set[tuple[bytes, str]] = field(default_factory=set)
+    counts: set[tuple[int, str]] = field(default_factory=set)
 
 
 class OddsProcessor:
     def __init__(
         self,
         *,
-        game_states: MutableMapping[bytes, bytes],
-        candles: MutableMapping[bytes, bytes],
-        counts: MutableMapping[bytes, bytes],
-        send_live: SendLive,
-        send_alert: SendAlert,
-        park: Park,
+        game_states: Mapping[bytes, bytes],
         thresholds: MovementThresholds,
         sport_of: Callable[[str], str | None],
         stale_games: StaleGames,
@@ -77,82 +67,56 @@ class OddsProcessor:
         clock: Clock = wall_clock_ms,
     ) -> None:
         self._game_states = game_states
-        self._candles = candles
-        self._counts = counts
-        self._send_live = send_live
-        self._send_alert = send_alert
-        self._park = park
         self._thresholds = thresholds
         self._sport_of = sport_of
         self._stale_games = stale_games
-        self._horizon_ms = horizon_minutes * 60_000
+        self.horizon_minutes = horizon_minutes
         self._clock = clock
-        # Keys whose DynamoDB item is older than the state (written by the series flusher).
-        self.dirty_candles: set[bytes] = set()
-        self.dirty_counts: set[bytes] = set()
         # Updates per provider per minute of processing time since the last activity report.
-        self.activity: defaultdict[str, defaultdict[int, int]] = defaultdict(lambda: defaultdict(int))
-        self._last_expiry: dict[int, int] = {}
+        self._activity: defaultdict[str, defaultdict[int, int]] = defaultdict(lambda: defaultdict(int))
 
-    async def handle(self, partition: int, key: bytes | None, value: bytes) -> Outcome:
-        outcome = Outcome()
-        try:
-            update = decode(value, OddsUpdate)
-        except InvalidEvent as error:
-            await self._park(partition, key, value, f"{error.field or error.path}: {error.reason}")
-            outcome.parked = True
-            return outcome
+    def process(self, messages: list[tuple[int, bytes | None, bytes]]) -> BatchResult:
+        """Decide a batch of ``(partition, key, value)`` messages, in order; nothing is stored here."""
+        result = BatchResult()
+        states: dict[bytes, GameState] = {}
+        for partition, key, value in messages:
+            try:
+                update = decode(value, OddsUpdate)
+            except InvalidEvent as error:
+                result.parked.append(Parked(partition, key, value, f"{error.field or error.path}: {error.reason}"))
+                continue
+            self._process_one(partition, update, states, result)
+        return result
+
+    def _process_one(self, partition: int, update: OddsUpdate, states: dict[bytes, GameState],
+                     result: BatchResult) -> None:
         now = self._clock()
-        self._expire_old_series(partition, now)
         game_key = update.game_id.encode()
-        state = decode_state(self._game_states.get(game_key))
-        threshold = self._thresholds.for_sport(self._sport_of(update.game_id))
-        sequenced = sequence(state, update, threshold, now)
+        state = states.get(game_key)
+        if state is None:
+            state = states[game_key] = decode_state(self._game_states.get(game_key))
+        sequenced = sequence(state, update, self._thresholds.for_sport(self._sport_of(update.game_id)), now)
         if sequenced is None:
-            return outcome  # a replay, a retry or a price older than one already live
-        self._game_states[game_key] = encode_state(state)
-        outcome.live = sequenced.live
-        await self._send_live(sequenced.live)
+            result.not_new += 1
+            return
+        result.live.append(sequenced.live)
         if sequenced.live.movement:
-            outcome.alerts.append(movement_alert(sequenced, now))
+            result.alerts.append(movement_alert(sequenced, now))
         if sequenced.status_changed:
-            outcome.alerts.append(status_alert(sequenced, now))
+            result.alerts.append(status_alert(sequenced, now))
         cleared = self._stale_games.updated(update.game_id, now)
         if cleared is not None:
-            outcome.alerts.append(cleared)
-        for alert in outcome.alerts:
-            await self._send_alert(alert)
-        self._fold_series(partition, update, now)
-        self.activity[update.provider][now // 60_000 * 60] += 1
-        return outcome
-
-    def _fold_series(self, partition: int, update: OddsUpdate, now: int) -> None:
-        if minute_of(update.ts).timestamp() * 1000 < now - self._horizon_ms:
-            return  # its minute has left the state: folding it in would overwrite the stored item
-        ckey = candle_key(partition, update).encode()
-        stored = self._candles.get(ckey)
-        candle = fold_candle(_candle_decoder.decode(stored) if stored else None, update)
-        self._candles[ckey] = encode(candle)
-        self.dirty_candles.add(ckey)
-        nkey = count_key(partition, update.provider, update.ts).encode()
-        self._counts[nkey] = str(int(self._counts.get(nkey, b"0")) + 1).encode()
-        self.dirty_counts.add(nkey)
-
-    def _expire_old_series(self, partition: int, now: int) -> None:
-        """Drop this partition's candles and counts of minutes beyond the horizon (at most every 30 s)."""
-        if now - self._last_expiry.get(partition, 0) < EXPIRY_INTERVAL_MS:
-            return
-        self._last_expiry[partition] = now
-        oldest_kept = (now - self._horizon_ms) // 1000
-        for table, dirty in ((self._candles, self.dirty_candles), (self._counts, self.dirty_counts)):
-            expired = [key for key in list(table.keys())
-                       if key_partition(key.decode()) == partition and key_minute(key.decode()) < oldest_kept - 60]
-            for key in expired:
-                del table[key]
-                dirty.discard(key)
+            result.alerts.append(cleared)
+        changed = fold_series(state, update, now, self.horizon_minutes)
+        if changed is not None:
+            result.candles.add((game_key, changed[0]))
+            result.counts.add((partition, changed[1]))
+        result.states[game_key] = (partition, state)
+        self._activity[update.provider][now // 60_000 * 60] += 1
 
     def take_activity(self) -> dict[str, dict[int, int]]:
         """The per-provider counts since the last call (for ``provider.activity``)."""
-        activity = {provider: dict(minutes) for provider, minutes in self.activity.items()}
-        self.activity.clear()
+        activity = {provider: dict(minutes) for provider, minutes in self._activity.items()}
+        self._activity.clear()
         return activity
+

@@ -18,17 +18,27 @@ from dataclasses import dataclass
 
 import msgspec
 from sportsfeed_common.events import LiveUpdate, OddsUpdate, epoch_millis
+from sportsfeed_common.series import Candle
 
 from .pricing import implied, largest_shift, price_change
 
 
 class GameState(msgspec.Struct, kw_only=True):
-    """Everything the processor remembers about one game."""
+    """Everything the processor remembers about one game, kept as one record.
+
+    One record, so that the seq and the series an update was folded into are
+    stored together or not at all: a crash can never leave a candle counting an
+    update whose seq was lost (which a replay would then count again).
+    """
 
     seq: int = 0  # the last seq given out; the next update gets seq + 1
     # The last sequenced update of each provider and market, by market_key().
     markets: dict[str, OddsUpdate] = msgspec.field(default_factory=dict)
     last_update_ms: int = 0  # processing time of the last sequenced update (staleness)
+    # Per-minute series of recent minutes (see series.py): "market|minute" and "provider|minute",
+    # minute in epoch seconds.
+    candles: dict[str, Candle] = msgspec.field(default_factory=dict)
+    counts: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 def market_key(update: OddsUpdate) -> str:

@@ -1,21 +1,31 @@
 """Per-minute series kept exact: candles per game and market, feed counts per provider.
 
-Each sequenced update is folded in exactly once (sequencing refuses a replay a
-second seq), into state that lives in changelog-backed tables; DynamoDB gets
-whole items written from that state, so rewriting one never double-counts.
+Each sequenced update is folded in exactly once, into its game's state (the
+same record as its seq, see sequencing.GameState); DynamoDB gets whole items
+built from that state, so writing one again never double-counts.
 
-Feed counts are kept per input partition: a provider's games spread over all
-partitions, and only the worker owning a partition sees its updates. Each
-partition's partial count is its own item (``count-<minute>#<partition>``);
-the read API adds them up.
+Only recent minutes are kept: an update whose minute is more than the horizon
+behind the wall clock still goes live but changes no series (its items may
+already be final), and minutes leave the state a while after that.
+
+Feed counts are stored per input partition: a provider's games spread over
+every partition and only the worker owning a partition sees them. A
+partition's share of a provider's minute is the sum over the partition's
+games; the read API adds the shares up.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sportsfeed_common.events import OddsUpdate
 from sportsfeed_common.series import Candle, Ohlc, minute_of
+
+from .sequencing import GameState
+
+# Minutes leave the state this long after they leave the horizon, so that every game of a
+# partition still holds a minute for as long as that minute's share may be written.
+EVICTION_MARGIN_SECONDS = 300
 
 
 def _fold_side(ohlc: Ohlc | None, price: float | None) -> Ohlc | None:
@@ -41,20 +51,41 @@ def fold_candle(candle: Candle | None, update: OddsUpdate) -> Candle:
                   draw=_fold_side(candle.draw, update.draw_odds), count=candle.count + 1)
 
 
-def candle_key(partition: int, update: OddsUpdate) -> str:
-    """Table key of the update's candle. It leads with the input partition, so the state of one
-    partition can be found (and expired) without knowing which games live there."""
-    return f"{partition}|{update.game_id}|{update.market}|{int(minute_of(update.ts).timestamp())}"
+def minute_seconds(moment: datetime) -> int:
+    return int(minute_of(moment).timestamp())
 
 
-def count_key(partition: int, provider: str, ts: datetime) -> str:
-    return f"{partition}|{provider}|{int(minute_of(ts).timestamp())}"
+def oldest_open_minute(now_ms: int, horizon_minutes: int) -> int:
+    """The oldest minute (epoch seconds) still folded into and written."""
+    return (now_ms // 60_000 - horizon_minutes) * 60
 
 
-def key_partition(key: str) -> int:
-    return int(key.split("|", 1)[0])
+def fold_series(state: GameState, update: OddsUpdate, now_ms: int, horizon_minutes: int) -> tuple[str, str] | None:
+    """Fold ``update`` into its candle and its provider's count in ``state``; evict old minutes.
+
+    Returns the candle key and the count key it changed, or None if its minute is beyond the horizon.
+    """
+    oldest = oldest_open_minute(now_ms, horizon_minutes)
+    _evict(state, oldest - EVICTION_MARGIN_SECONDS)
+    minute = minute_seconds(update.ts)
+    if minute < oldest:
+        return None
+    candle_key = f"{update.market}|{minute}"
+    state.candles[candle_key] = fold_candle(state.candles.get(candle_key), update)
+    count_key = f"{update.provider}|{minute}"
+    state.counts[count_key] = state.counts.get(count_key, 0) + 1
+    return candle_key, count_key
 
 
 def key_minute(key: str) -> int:
-    """The minute a candle or count key is for, in epoch seconds."""
     return int(key.rsplit("|", 1)[1])
+
+
+def _evict(state: GameState, before: int) -> None:
+    for series in (state.candles, state.counts):
+        for key in [key for key in series if key_minute(key) < before]:
+            del series[key]
+
+
+def minute_datetime(minute: int) -> datetime:
+    return datetime.fromtimestamp(minute, UTC)

@@ -20,6 +20,10 @@ class ProcessorSettings(CommonSettings, kw_only=True):
     consumer_session_timeout_seconds: Annotated[float, msgspec.Meta(ge=6, le=300)] = 10.0
     # Replication of the tables' changelog topics, which faust creates (3 on a production cluster).
     topic_replication_factor: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
+    # Up to this many stored updates are processed together, waiting at most this long to fill a batch:
+    # their outputs are acknowledged by Kafka together.
+    batch_max_messages: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    batch_window_seconds: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.005
     # A change of at least this many implied-probability points is a movement: "*=0.02,soccer=0.03".
     movement_thresholds: str = "*=0.02"
     # A live game with no update for this long is stale.
@@ -32,7 +36,8 @@ class ProcessorSettings(CommonSettings, kw_only=True):
     check_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
     # Candles and counts of minutes older than this (by wall clock) leave the processor's state;
     # a price for such a minute still goes live but no longer changes its candle or count.
-    series_horizon_minutes: Annotated[int, msgspec.Meta(ge=2, le=24 * 60)] = 120
+    # Each is kept in its game's state record, so the horizon is also what every record carries.
+    series_horizon_minutes: Annotated[int, msgspec.Meta(ge=2, le=24 * 60)] = 10
     series_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 365
 
     def __post_init__(self) -> None:

@@ -1,0 +1,268 @@
+"""The stream processor as a real process against real Kafka and DynamoDB Local.
+
+Updates are produced to odds.stored exactly as persistence publishes them;
+what comes out on odds.live and odds.alerts, and what lands in DynamoDB, is
+checked against a recomputation from the input.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aiokafka import AIOKafkaProducer
+from boto3.dynamodb.conditions import Key
+from sportsfeed_common.aws import dynamodb_client_kwargs
+from sportsfeed_common.events import (
+    Alert,
+    Game,
+    LiveUpdate,
+    OddsUpdate,
+    Trace,
+    decode,
+    encode,
+    epoch_millis,
+)
+from sportsfeed_common.settings import CommonSettings, load_settings
+from sportsfeed_common.table import create_table, iso_minute, provider_key
+from sportsfeed_common.topics import (
+    GAMES,
+    ODDS_ALERTS,
+    ODDS_LIVE,
+    ODDS_STORED,
+    PROVIDER_ACTIVITY,
+    create_topics,
+)
+from sportsfeed_devstack.applications import http_ok
+from sportsfeed_devstack.config import free_port
+from sportsfeed_devstack.waiting import wait_until, wait_until_async
+
+from ..kafka_watch import TopicWatch
+from ..services import caught_up_group, stop_process
+
+pytestmark = pytest.mark.integration
+
+STALE_AFTER_SECONDS = 2.0
+PROVIDER_DOWN_AFTER_SECONDS = 2.0
+
+
+async def processor_env(servers) -> tuple[dict[str, str], Any]:
+    """A fresh table and consumer group (and so fresh changelog tables): only this test's input counts."""
+    await create_topics(servers.kafka_bootstrap)
+    table_name = f"it-{uuid.uuid4().hex[:8]}"
+    settings = load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": table_name})
+    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), table_name)
+    group = await caught_up_group(servers.kafka_bootstrap, [ODDS_STORED.name, PROVIDER_ACTIVITY.name])
+    env = {
+        **os.environ, **servers.environment(),
+        "DYNAMODB_TABLE": table_name, "CONSUMER_GROUP": group,
+        "HOST": "127.0.0.1", "PORT": str(free_port()),
+        "STALE_AFTER_SECONDS": str(STALE_AFTER_SECONDS),
+        "PROVIDER_DOWN_AFTER_SECONDS": str(PROVIDER_DOWN_AFTER_SECONDS),
+        "CHECK_INTERVAL_SECONDS": "0.2",
+    }
+    return env, boto3.resource("dynamodb", **dynamodb_client_kwargs(settings)).Table(table_name)
+
+
+def spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as output:
+        process = subprocess.Popen([sys.executable, "-m", "sportsfeed_stream_processor.main"], env=env,
+                                   stdout=output, stderr=subprocess.STDOUT)
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the processor exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        return http_ok(f"http://127.0.0.1:{env['PORT']}/readyz")
+
+    wait_until(ready, timeout=90, what="the stream processor to be ready")
+    return process
+
+
+def stored_updates(games: list[str], per_game: int, providers: tuple[str, ...] = ("acme",)) -> list[OddsUpdate]:
+    """As persistence publishes them: receivedAt and the trace stamps set; prices that move."""
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    stamp = epoch_millis(datetime.now(UTC))
+    return [
+        OddsUpdate(provider=providers[n % len(providers)], game_id=game, market=("spread", "total")[n % 2],
+                   ts=start + timedelta(milliseconds=250 * n), home_odds=-105 - (n * 7) % 60,
+                   away_odds=100 + (n * 13) % 50, received_at=start + timedelta(seconds=n),
+                   trace=Trace(ingested_at=stamp, stored_at=stamp))
+        for n in range(per_game) for game in games
+    ]
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def check_sequences(live: list[LiveUpdate], sent: list[OddsUpdate]) -> None:
+    """seq 1..n per game, no gap; one seq per update id and one id per seq; in the order sent.
+
+    A record may appear twice after a crash (the same seq for the same id, republished on replay):
+    consumers drop a seq they already have, so only distinct (seq, id) pairs count.
+    """
+    pairs: dict[str, set[tuple[int, str]]] = defaultdict(set)
+    for update in live:
+        pairs[update.game_id].add((update.seq, update.id))
+    sent_ids: dict[str, list[str]] = defaultdict(list)
+    for update in sent:
+        sent_ids[update.game_id].append(update.id)
+    assert set(pairs) == set(sent_ids)
+    for game, seen in pairs.items():
+        ordered = sorted(seen)
+        assert [seq for seq, _ in ordered] == list(range(1, len(sent_ids[game]) + 1)), f"{game}: gap or duplicate seq"
+        assert [update_id for _, update_id in ordered] == sent_ids[game], f"{game}: seq not in the order sent"
+
+
+def expected_series(sent: list[OddsUpdate]) -> tuple[dict[tuple[str, str, str], tuple], dict[tuple[str, str], int]]:
+    candles: dict[tuple[str, str, str], list[OddsUpdate]] = defaultdict(list)
+    counts: Counter[tuple[str, str]] = Counter()
+    for update in sent:
+        minute = iso_minute(update.ts)
+        candles[(update.game_id, update.market, minute)].append(update)
+        counts[(update.provider, minute)] += 1
+    summary = {
+        key: (len(group), group[0].home_odds, max(u.home_odds for u in group), min(u.home_odds for u in group),
+              group[-1].home_odds, group[0].away_odds, group[-1].away_odds)
+        for key, group in candles.items()
+    }
+    return summary, dict(counts)
+
+
+def stored_series(table: Any, games: list[str], providers: tuple[str, ...]) -> tuple[dict, dict]:
+    candles = {}
+    for game in games:
+        for item in table.query(KeyConditionExpression=Key("PK").eq(game) & Key("SK").begins_with("candle-"))["Items"]:
+            candles[(game, item["MARKET"], item["MINUTE"])] = (
+                int(item["COUNT"]), item["HOMEOPEN"], item["HOMEHIGH"], item["HOMELOW"], item["HOMECLOSE"],
+                item["AWAYOPEN"], item["AWAYCLOSE"])
+    counts: Counter[tuple[str, str]] = Counter()
+    for provider in providers:
+        for item in table.query(KeyConditionExpression=Key("PK").eq(provider_key(provider)))["Items"]:
+            counts[(provider, item["MINUTE"])] += int(item["COUNT"])
+    return candles, dict(counts)
+
+
+async def read_live(watch: TopicWatch, games: set[str], expected: int, timeout: float) -> list[LiveUpdate]:
+    async def enough() -> list[LiveUpdate] | None:
+        live = [decode(r.value, LiveUpdate) for r in await watch.read() if r.key.decode() in games]
+        return live if len({(u.game_id, u.seq) for u in live}) >= expected else None
+
+    return await wait_until_async(enough, timeout=timeout, what=f"{expected} sequenced updates on odds.live",
+                                  interval=0.5)
+
+
+async def test_ten_thousand_updates_over_fifty_games_gap_free_with_exact_candles_and_counts(
+        servers, tmp_path: Path) -> None:
+    env, table = await processor_env(servers)
+    games = [f"game-{uuid.uuid4()}" for _ in range(50)]
+    providers = ("acme", f"p{uuid.uuid4().hex[:8]}")
+    sent = stored_updates(games, 200, providers)
+    assert len(sent) == 10_000
+    process = spawn(env, tmp_path / "processor.log")
+    try:
+        async with TopicWatch(servers.kafka_bootstrap, ODDS_LIVE.name) as watch:
+            await watch.mark()
+            # Twice: every update a second time, as a replay or a provider's retry would bring it.
+            records = [(u.game_id.encode(), encode(u)) for u in sent]
+            await produce(servers.kafka_bootstrap, ODDS_STORED.name, records + records[:2000])
+            live = await read_live(watch, set(games), len(sent), timeout=180)
+        check_sequences(live, sent)
+        assert len(live) == len(sent)  # no crash here, so not even a republished record
+        assert all(u.trace.processed_at and u.trace.stored_at for u in live)
+
+        await wait_until_async(series_match(table, games, providers, sent), timeout=60, interval=1,
+                               what="candles and counts in DynamoDB equal to a recomputation")
+    finally:
+        stop_process(process)
+
+
+def series_match(table: Any, games: list[str], providers: tuple[str, ...], sent: list[OddsUpdate]) -> Any:
+    expected = expected_series(sent)
+
+    async def equal() -> bool:
+        return stored_series(table, games, providers) == expected
+
+    return equal
+
+
+async def test_kill_9_mid_stream_then_restart_continues_seq_and_keeps_counts_exact(servers, tmp_path: Path) -> None:
+    env, table = await processor_env(servers)  # one consumer group for both lives of the processor
+    games = [f"game-{uuid.uuid4()}" for _ in range(20)]
+    providers = (f"p{uuid.uuid4().hex[:8]}",)
+    sent = stored_updates(games, 200, providers)
+    log = tmp_path / "processor.log"
+    async with TopicWatch(servers.kafka_bootstrap, ODDS_LIVE.name) as watch:
+        await watch.mark()
+        first = spawn(env, log)
+        try:
+            await produce(servers.kafka_bootstrap, ODDS_STORED.name, [(u.game_id.encode(), encode(u)) for u in sent])
+            await read_live(watch, set(games), 500, timeout=120)
+        finally:
+            first.kill()  # SIGKILL: no shutdown, no final commit, no changelog flush
+            first.wait()
+        seen_before = len({(u.game_id, u.seq) for u in
+                           (decode(r.value, LiveUpdate) for r in await watch.read()) if u.game_id in games})
+        assert seen_before < len(sent), "the processor finished before it could be killed mid-stream"
+        second = spawn(env, log)
+        try:
+            live = await read_live(watch, set(games), len(sent), timeout=180)
+            check_sequences(live, sent)
+            await wait_until_async(series_match(table, games, providers, sent), timeout=60, interval=1,
+                                   what="candles and counts exact after the restart")
+        finally:
+            stop_process(second)
+
+
+async def test_stale_and_provider_down_fire_in_time_and_clear_when_updates_resume(servers, tmp_path: Path) -> None:
+    env, _ = await processor_env(servers)
+    game, provider = f"game-{uuid.uuid4()}", f"p{uuid.uuid4().hex[:8]}"
+    process = spawn(env, tmp_path / "processor.log")
+    try:
+        async with TopicWatch(servers.kafka_bootstrap, ODDS_ALERTS.name) as alerts:
+            await alerts.mark()
+            details = Game(game_id=game, sport="soccer", name="England v Hungary", home_team="England",
+                           away_team="Hungary", game_date=datetime.now(UTC), status="live")
+            await produce(servers.kafka_bootstrap, GAMES.name, [(game.encode(), encode(details))])
+
+            def update(n: int) -> OddsUpdate:
+                return OddsUpdate(provider=provider, game_id=game, market="spread",
+                                  ts=datetime.now(UTC) - timedelta(seconds=10 - n), home_odds=-110, away_odds=-110)
+
+            async def mine(kind: str, cleared: bool | None = None) -> list[Alert]:
+                found = [decode(r.value, Alert) for r in await alerts.read()]
+                return [a for a in found if a.kind == kind and (a.game_id == game or a.provider == provider)
+                        and (cleared is None or a.details.get("cleared") == cleared)]
+
+            await produce(servers.kafka_bootstrap, ODDS_STORED.name, [(game.encode(), encode(update(0)))])
+            [stale] = await wait_until_async(lambda: mine("stale", cleared=False), timeout=30, what="a stale alert")
+            [down] = await wait_until_async(lambda: mine("provider_down"), timeout=30, what="a provider_down alert")
+            # Raised within twice the configured interval of the last update, by the processor's clock.
+            quiet = stale.at - datetime.fromisoformat(stale.details["lastUpdateAt"])
+            assert timedelta(seconds=STALE_AFTER_SECONDS) <= quiet <= timedelta(seconds=2 * STALE_AFTER_SECONDS)
+            quiet = down.at - datetime.fromisoformat(down.details["lastSeenAt"])
+            assert timedelta(seconds=PROVIDER_DOWN_AFTER_SECONDS) <= quiet <= timedelta(
+                seconds=2 * PROVIDER_DOWN_AFTER_SECONDS)
+
+            await produce(servers.kafka_bootstrap, ODDS_STORED.name, [(game.encode(), encode(update(1)))])
+            await wait_until_async(lambda: mine("stale", cleared=True), timeout=30, what="the stale alert cleared")
+            await wait_until_async(lambda: mine("provider_up"), timeout=30, what="a provider_up alert")
+            assert len(await mine("stale", cleared=False)) == 1 and len(await mine("provider_down")) == 1
+    finally:
+        stop_process(process)
+
