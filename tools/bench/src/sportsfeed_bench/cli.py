@@ -1,4 +1,4 @@
-"""``sportsfeed-bench ingest|writer``: start a private local stack, measure, print the table, stop it."""
+"""``sportsfeed-bench ingest|writer|persistence``: start a private local stack, measure, print the table, stop it."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from sportsfeed_devstack.config import StackConfig, StackError, free_port
 from sportsfeed_devstack.stack import Stack
 
 from .ingest import Measurement, ingest_load, raw_librdkafka_producer, raw_producer
+from .persistence import BenchFailure, bench_persistence
+from .report import machine, median, print_table
 from .storage import batch_writer, odds_items, raw_batch_write_loop
 from .workload import Workload
 from .wrk import ensure_wrk, wrk_available, wrk_load
@@ -28,39 +30,31 @@ from .wrk import ensure_wrk, wrk_available, wrk_load
 INGEST_TARGET_UPDATES_PER_SECOND = 20_000
 
 
-def private_stack(state_dir: Path) -> Stack:
-    """Every server of the platform on free ports, with the rate limit out of the way."""
+# The servers each benchmark needs; nothing else runs beside them.
+STACK_SERVERS = {
+    "ingest": frozenset({"kafka", "dynamodb", "redis", "ingest"}),
+    "writer": frozenset({"dynamodb"}),
+    "persistence": frozenset({"kafka", "dynamodb", "persistence"}),
+}
+
+
+def private_stack(state_dir: Path, servers: frozenset[str]) -> Stack:
+    """Servers of the platform on free ports, with the rate limit out of the way."""
     config = replace(
         StackConfig.from_env(),
         state_dir=state_dir,
         kafka_port=free_port(), kafka_controller_port=free_port(), dynamodb_port=free_port(),
-        redis_port=free_port(), ingest_port=free_port(),
+        redis_port=free_port(), ingest_port=free_port(), persistence_port=free_port(),
         ingest_rate_limits="*=10000000/second",
         ingest_workers=os.cpu_count() or 1,
     )
-    return Stack(config, only=frozenset({"kafka", "dynamodb", "redis", "ingest"}))
-
-
-def print_table(title: str, measured: Measurement, baselines: list[Measurement]) -> None:
-    print(f"\n{title}")
-    print(f"  {'':<40}{'items':>10}{'seconds':>9}{'per second':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    for row in [*baselines, measured]:
-        p50 = f"{row.p50_ms:.1f}" if row.p50_ms is not None else "-"
-        p99 = f"{row.p99_ms:.1f}" if row.p99_ms is not None else "-"
-        print(f"  {row.name:<40}{row.updates:>10,}{row.seconds:>9.1f}{row.rate:>12,.0f}{p50:>9}{p99:>9}{row.errors:>8}")
-    for baseline in baselines:
-        print(f"  ratio {measured.name} / {baseline.name}: {measured.rate / baseline.rate:.2f}")
+    return Stack(config, only=servers)
 
 
 async def _load(config: StackConfig, key: str, seconds: float, args: argparse.Namespace) -> Measurement:
     if wrk_available():
         return await asyncio.to_thread(wrk_load, config.ingest_url, key, seconds, args.connections, args.batch)
     return await ingest_load(config.ingest_url, key, seconds, args.connections, args.batch)
-
-
-def _median(rows: list[Measurement]) -> Measurement:
-    """The round with the median rate (rounds are interleaved, so machine noise hits all alike)."""
-    return sorted(rows, key=lambda row: row.rate)[len(rows) // 2]
 
 
 async def bench_ingest(stack: Stack, args: argparse.Namespace) -> dict:
@@ -81,13 +75,13 @@ async def bench_ingest(stack: Stack, args: argparse.Namespace) -> dict:
         print(f"  round {number}/{args.rounds}: raw aiokafka {rounds['aiokafka'][-1].rate:,.0f}/s, "
               f"raw librdkafka {rounds['librdkafka'][-1].rate:,.0f}/s, ingest {rounds['ingest'][-1].rate:,.0f}/s",
               flush=True)
-    aiokafka, librdkafka, measured = (_median(rounds[name]) for name in ("aiokafka", "librdkafka", "ingest"))
+    aiokafka, librdkafka, measured = (median(rounds[name]) for name in ("aiokafka", "librdkafka", "ingest"))
     print_table(f"Ingest throughput, median of {args.rounds} interleaved rounds (same broker, same run)",
                 measured, [aiokafka, librdkafka])
     verdict = "met" if measured.rate >= INGEST_TARGET_UPDATES_PER_SECOND else "NOT met"
     print(f"  target {INGEST_TARGET_UPDATES_PER_SECOND:,} updates/s: {verdict}")
     return {
-        "machine": {"cpus": os.cpu_count()},
+        "machine": machine(),
         "load_generator": generator,
         "ingest_workers": config.ingest_workers,
         "rounds": {name: [row.to_json() for row in rows] for name, rows in rounds.items()},
@@ -113,13 +107,16 @@ async def bench_writer(stack: Stack, args: argparse.Namespace) -> dict:
             rounds["writer"].append(await batch_writer(client, settings.dynamodb_table, odds_items(args.items)))
             print(f"  round {number}/{args.rounds}: raw {rounds['raw'][-1].rate:,.0f} items/s, "
                   f"writer {rounds['writer'][-1].rate:,.0f} items/s", flush=True)
-    raw, writer = _median(rounds["raw"]), _median(rounds["writer"])
+    raw, writer = median(rounds["raw"]), median(rounds["writer"])
     print_table(f"Storage throughput, median of {args.rounds} interleaved rounds (same DynamoDB Local)", writer, [raw])
     return {
         "rounds": {name: [row.to_json() for row in rows] for name, rows in rounds.items()},
         "median": {"raw": raw.to_json(), "writer": writer.to_json()},
         "ratio": round(writer.rate / raw.rate, 3),
     }
+
+
+BENCHES = {"ingest": bench_ingest, "writer": bench_writer, "persistence": bench_persistence}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,19 +134,22 @@ def main(argv: list[str] | None = None) -> int:
     writer.add_argument("--items", type=int, default=10_000, help="items per round (default 10,000)")
     writer.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
     writer.add_argument("--json", type=Path, help="also write the results here")
+    persistence = commands.add_parser(
+        "persistence", help="the persistence worker end to end (Kafka in and out) next to a raw BatchWriteItem loop")
+    persistence.add_argument("--records", type=int, default=10_000, help="updates per round (default 10,000)")
+    persistence.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
+    persistence.add_argument("--warmup", type=int, default=1_000, help="updates of the warm-up round (default 1,000)")
+    persistence.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     if args.command == "ingest":
         ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="sportsfeed-bench-") as state:
-        stack = private_stack(Path(state))
-        if args.command == "writer":
-            stack = Stack(stack.config, only=frozenset({"dynamodb"}))
+        stack = private_stack(Path(state), STACK_SERVERS[args.command])
         try:
             print("Starting a private stack...", flush=True)
             stack.start()
-            bench = bench_ingest if args.command == "ingest" else bench_writer
-            results = asyncio.run(bench(stack, args))
-        except StackError as error:
+            results = asyncio.run(BENCHES[args.command](stack, args))
+        except (StackError, BenchFailure) as error:
             print(f"sportsfeed-bench: {error}", file=sys.stderr)
             return 1
         finally:
