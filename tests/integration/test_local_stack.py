@@ -23,8 +23,8 @@ from pathlib import Path
 import psutil
 import pytest
 from aiokafka import AIOKafkaConsumer
-from sportsfeed_common.events import OddsUpdate, decode
-from sportsfeed_common.topics import ODDS_RAW
+from sportsfeed_common.events import LiveUpdate, OddsUpdate, decode
+from sportsfeed_common.topics import ODDS_LIVE, ODDS_RAW
 from sportsfeed_devstack.config import StackConfig, free_port
 from sportsfeed_devstack.processes import OWNER_ENV
 from sportsfeed_devstack.waiting import wait_until
@@ -47,6 +47,7 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "SPORTSFEED_REDIS_PORT": str(free_port()),
         "SPORTSFEED_INGEST_PORT": str(free_port()),
         "SPORTSFEED_PERSISTENCE_PORT": str(free_port()),
+        "SPORTSFEED_PROCESSOR_PORT": str(free_port()),
     }
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "DYNAMODB_ENDPOINT", "REDIS_URL"):
         env.pop(name, None)
@@ -84,13 +85,14 @@ def processes_of(state_dir: str) -> list[str]:
     return found
 
 
-async def first_update_from(bootstrap: str, provider: str) -> OddsUpdate:
-    consumer = AIOKafkaConsumer(ODDS_RAW.name, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+async def first_update_from(bootstrap: str, provider: str, topic: str = ODDS_RAW.name,
+                            event_type: type[OddsUpdate] = OddsUpdate) -> OddsUpdate:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
     try:
         async with asyncio.timeout(60):
             async for record in consumer:
-                update = decode(record.value, OddsUpdate)
+                update = decode(record.value, event_type)
                 if update.provider == provider:
                     return update
     finally:
@@ -115,19 +117,23 @@ def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str])
         "table sportsfeeds: created; TTL enabled on EXPIRE",
         f"ingest: ready at {ingest}",
         f"persistence: ready at {persistence}",
+        f"stream-processor: ready at http://127.0.0.1:{stack_env['SPORTSFEED_PROCESSOR_PORT']}",
     ):
         assert line in up.stdout
-    assert len(processes_of(state)) >= 6
+    assert len(processes_of(state)) >= 7
 
     status = run(stack_env, "status")
     assert status.returncode == 0, status.stdout
-    assert status.stdout.count("running (pid") == 6
+    assert status.stdout.count("running (pid") == 7
 
     # Broker logging works: the published POMs alone would leave SLF4J on its no-op logger.
     assert "Kafka Server started" in (Path(state) / "logs" / "kafka.log").read_text()
     # The simulated provider's prices go through ingest into Kafka.
     simulated = asyncio.run(first_update_from(kafka, "sim"))
     assert simulated.game_id.startswith("game-sim-")
+    # ...and, stored and sequenced, out of the stream processor.
+    live = asyncio.run(first_update_from(kafka, "sim", ODDS_LIVE.name, LiveUpdate))
+    assert isinstance(live, LiveUpdate) and live.seq >= 1 and live.trace.stored_at and live.trace.processed_at
     # A script written for the reference works unchanged (no API key, reference body).
     reference = subprocess.run(
         [str(REPO / ".venv" / "bin" / "sportsfeed-reference-feed"), ingest],
@@ -143,7 +149,7 @@ def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str])
 
     down = run(stack_env, "down")
     assert down.returncode == 0
-    assert "Stopped: provider, persistence, ingest, redis, dynamodb, kafka" in down.stdout
+    assert "Stopped: provider, stream-processor, persistence, ingest, redis, dynamodb, kafka" in down.stdout
     assert processes_of(state) == []
     assert run(stack_env, "status").returncode == 3
 
@@ -186,7 +192,7 @@ def test_ctrl_c_stops_everything(stack_env: dict[str, str]) -> None:
 
     try:
         wait_until(prompted, timeout=180, what="the foreground stack to come up")
-        assert len(processes_of(state)) >= 6
+        assert len(processes_of(state)) >= 7
         os.killpg(up.pid, signal.SIGINT)
         assert up.wait(timeout=120) == 0
     finally:

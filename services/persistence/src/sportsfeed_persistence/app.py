@@ -53,6 +53,7 @@ def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None
         settings.consumer_group,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
         store="memory://",
+        datadir=settings.data_dir,
         # Topics and partition counts come from `sportsfeed-admin create-topics` only.
         topic_allow_declare=False,
         topic_disable_leader=True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -15,6 +17,8 @@ class PersistenceSettings(CommonSettings, kw_only=True):
     batch_max_messages: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
     batch_window_seconds: Annotated[float, msgspec.Meta(gt=0, le=5)] = 0.05
     odds_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 365
+    # faust keeps its working files here (a writable folder; the container's root file system is not).
+    data_dir: str = str(Path(tempfile.gettempdir()) / "sportsfeed-{conf.id}")  # {conf.id}: the consumer group
     consumer_group: Annotated[str, msgspec.Meta(min_length=1)] = "sportsfeed-persistence"
     # How long a crashed worker keeps its partitions before the group moves them: the pause in
     # storing after a crash. faust's default (60 s) is long for live prices.

@@ -80,6 +80,7 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
         loop=loop,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
         store="memory://",
+        datadir=settings.data_dir,
         # Every topic exists before the worker starts: ours from sportsfeed-admin, the tables'
         # changelogs from ensure_changelog_topics (faust's own declaring races its first rebalance).
         topic_allow_declare=False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -16,6 +18,8 @@ Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
 class ProcessorSettings(CommonSettings, kw_only=True):
     host: str = "0.0.0.0"
     port: Port = 8083
+    # faust keeps its working files here (a writable folder; the container's root file system is not).
+    data_dir: str = str(Path(tempfile.gettempdir()) / "sportsfeed-{conf.id}")  # {conf.id}: the consumer group
     consumer_group: Annotated[str, msgspec.Meta(min_length=1)] = "sportsfeed-stream-processor"
     consumer_session_timeout_seconds: Annotated[float, msgspec.Meta(ge=6, le=300)] = 10.0
     # Replication of the tables' changelog topics, which faust creates (3 on a production cluster).

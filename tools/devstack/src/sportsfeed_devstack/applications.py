@@ -109,6 +109,23 @@ class PersistenceService(PythonService):
         return http_ok(f"{self.config.persistence_url}/readyz")
 
 
+class StreamProcessorService(PythonService):
+    name = "stream-processor"
+    module = "sportsfeed_stream_processor.main"
+
+    def ports(self) -> dict[str, int]:
+        return {"stream-processor": self.config.processor_port}
+
+    def address(self) -> str:
+        return self.config.processor_url
+
+    def settings(self) -> dict[str, str]:
+        return {"HOST": HOST, "PORT": str(self.config.processor_port)}
+
+    def probe(self) -> bool:
+        return http_ok(f"{self.config.processor_url}/readyz")
+
+
 class SimulatedProvider(PythonService):
     name = "provider"
     module = "sportsfeed_providers.simulate"
@@ -137,4 +154,4 @@ class SimulatedProvider(PythonService):
 
 
 def applications(config: StackConfig) -> list[Server]:
-    return [IngestService(config), PersistenceService(config), SimulatedProvider(config)]
+    return [IngestService(config), PersistenceService(config), StreamProcessorService(config), SimulatedProvider(config)]

@@ -30,6 +30,7 @@ class StackConfig:
     redis_port: int = 6379
     ingest_port: int = 8081
     persistence_port: int = 8082
+    processor_port: int = 8083
     # Per-provider limits of the local ingest (see ingest's RATE_LIMITS); benchmarks raise them.
     ingest_rate_limits: str = "*=5000/second"
     ingest_workers: int = 1
@@ -52,6 +53,7 @@ class StackConfig:
                 ("redis_port", 6379),
                 ("ingest_port", 8081),
                 ("persistence_port", 8082),
+                ("processor_port", 8083),
             )
         }
         simulator = {
@@ -82,6 +84,10 @@ class StackConfig:
     @property
     def persistence_url(self) -> str:
         return f"http://{HOST}:{self.persistence_port}"
+
+    @property
+    def processor_url(self) -> str:
+        return f"http://{HOST}:{self.processor_port}"
 
     @property
     def redis_url(self) -> str:

@@ -155,7 +155,8 @@ def _check_ports_free(servers: list[Server]) -> None:
         raise StackError(
             f"already in use on {HOST}: {', '.join(taken)}. Stop whatever listens there, or choose "
             "other ports with SPORTSFEED_KAFKA_PORT, SPORTSFEED_KAFKA_CONTROLLER_PORT, "
-            "SPORTSFEED_DYNAMODB_PORT, SPORTSFEED_REDIS_PORT, SPORTSFEED_INGEST_PORT, SPORTSFEED_PERSISTENCE_PORT"
+            "SPORTSFEED_DYNAMODB_PORT, SPORTSFEED_REDIS_PORT, SPORTSFEED_INGEST_PORT, SPORTSFEED_PERSISTENCE_PORT, "
+            "SPORTSFEED_PROCESSOR_PORT"
         )
 
 
