@@ -1,4 +1,4 @@
-"""``sportsfeed-bench ingest|writer|persistence``: start a private local stack, measure, print the table, stop it."""
+"""``sportsfeed-bench ingest|writer|persistence|processor``: start a private local stack, measure, print the table, stop it."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from sportsfeed_devstack.stack import Stack
 
 from .ingest import Measurement, ingest_load, raw_librdkafka_producer, raw_producer
 from .persistence import BenchFailure, bench_persistence
+from .processor import bench_processor
 from .report import machine, median, print_table
 from .storage import batch_writer, odds_items, raw_batch_write_loop
 from .workload import Workload
@@ -35,6 +36,7 @@ STACK_SERVERS = {
     "ingest": frozenset({"kafka", "dynamodb", "redis", "ingest"}),
     "writer": frozenset({"dynamodb"}),
     "persistence": frozenset({"kafka", "dynamodb", "persistence"}),
+    "processor": frozenset({"kafka", "dynamodb", "stream-processor"}),
 }
 
 
@@ -44,7 +46,7 @@ def private_stack(state_dir: Path, servers: frozenset[str]) -> Stack:
         StackConfig.from_env(),
         state_dir=state_dir,
         kafka_port=free_port(), kafka_controller_port=free_port(), dynamodb_port=free_port(),
-        redis_port=free_port(), ingest_port=free_port(), persistence_port=free_port(),
+        redis_port=free_port(), ingest_port=free_port(), persistence_port=free_port(), processor_port=free_port(),
         ingest_rate_limits="*=10000000/second",
         ingest_workers=os.cpu_count() or 1,
     )
@@ -116,7 +118,8 @@ async def bench_writer(stack: Stack, args: argparse.Namespace) -> dict:
     }
 
 
-BENCHES = {"ingest": bench_ingest, "writer": bench_writer, "persistence": bench_persistence}
+BENCHES = {"ingest": bench_ingest, "writer": bench_writer, "persistence": bench_persistence,
+           "processor": bench_processor}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     persistence.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
     persistence.add_argument("--warmup", type=int, default=1_000, help="updates of the warm-up round (default 1,000)")
     persistence.add_argument("--json", type=Path, help="also write the results here")
+    processor = commands.add_parser(
+        "processor", help="the stream processor, odds.stored -> odds.live, next to a raw aiokafka pipe")
+    processor.add_argument("--records", type=int, default=10_000, help="updates per round (default 10,000)")
+    processor.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
+    processor.add_argument("--warmup", type=int, default=1_000, help="updates of the warm-up round (default 1,000)")
+    processor.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     if args.command == "ingest":
         ensure_wrk()
