@@ -122,6 +122,14 @@ BENCHES = {"ingest": bench_ingest, "writer": bench_writer, "persistence": bench_
            "processor": bench_processor}
 
 
+def add_round_options(command: argparse.ArgumentParser) -> None:
+    """Options of the benchmarks that send N updates through a service per round."""
+    command.add_argument("--records", type=int, default=10_000, help="updates per round (default 10,000)")
+    command.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
+    command.add_argument("--warmup", type=int, default=1_000, help="updates of the warm-up round (default 1,000)")
+    command.add_argument("--json", type=Path, help="also write the results here")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sportsfeed-bench", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -137,18 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     writer.add_argument("--items", type=int, default=10_000, help="items per round (default 10,000)")
     writer.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
     writer.add_argument("--json", type=Path, help="also write the results here")
-    persistence = commands.add_parser(
-        "persistence", help="the persistence worker end to end (Kafka in and out) next to a raw BatchWriteItem loop")
-    persistence.add_argument("--records", type=int, default=10_000, help="updates per round (default 10,000)")
-    persistence.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
-    persistence.add_argument("--warmup", type=int, default=1_000, help="updates of the warm-up round (default 1,000)")
-    persistence.add_argument("--json", type=Path, help="also write the results here")
-    processor = commands.add_parser(
-        "processor", help="the stream processor, odds.stored -> odds.live, next to a raw aiokafka pipe")
-    processor.add_argument("--records", type=int, default=10_000, help="updates per round (default 10,000)")
-    processor.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
-    processor.add_argument("--warmup", type=int, default=1_000, help="updates of the warm-up round (default 1,000)")
-    processor.add_argument("--json", type=Path, help="also write the results here")
+    add_round_options(commands.add_parser(
+        "persistence", help="the persistence worker end to end (Kafka in and out) next to a raw BatchWriteItem loop"))
+    add_round_options(commands.add_parser(
+        "processor", help="the stream processor, odds.stored -> odds.live, next to a raw aiokafka pipe"))
     args = parser.parse_args(argv)
     if args.command == "ingest":
         ensure_wrk()

@@ -78,17 +78,24 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]
         await producer.stop()
 
 
-async def through_processor(bootstrap: str, batch: RunBatch) -> tuple[Measurement, int]:
-    """Updates per second through the processor, and the number of gaps or duplicate seqs found."""
-    async with Tail(bootstrap, ODDS_LIVE) as tail:
+async def timed(bootstrap: str, into: TopicSpec, out_of: TopicSpec, batch: RunBatch,
+                sequenced: bool) -> tuple[float, list[bytes]]:
+    """Seconds from producing ``batch`` into one topic until all of it came out of the other; what came out."""
+    async with Tail(bootstrap, out_of) as tail:
         started = time.perf_counter()
-        arrival = asyncio.create_task(tail.collect(batch, started + DEADLINE_SECONDS, sequenced=True))
+        arrival = asyncio.create_task(tail.collect(batch, started + DEADLINE_SECONDS, sequenced))
         try:
-            await produce(bootstrap, ODDS_STORED.name, batch.records)
+            await produce(bootstrap, into.name, batch.records)
             finished, values = await arrival
         finally:
-            arrival.cancel()
-    return Measurement("processor: odds.stored -> odds.live", len(batch), finished - started), faults(values)
+            arrival.cancel()  # when producing failed; a no-op once it is done
+    return finished - started, values
+
+
+async def through_processor(bootstrap: str, batch: RunBatch) -> tuple[Measurement, int]:
+    """Updates per second through the processor, and the number of gaps or duplicate seqs found."""
+    seconds, values = await timed(bootstrap, ODDS_STORED, ODDS_LIVE, batch, sequenced=True)
+    return Measurement("processor: odds.stored -> odds.live", len(batch), seconds), faults(values)
 
 
 def faults(values: list[bytes]) -> int:
@@ -122,20 +129,13 @@ async def raw_pipe(bootstrap: str, batch: RunBatch) -> Measurement:
 
     piping = asyncio.create_task(pipe())
     try:
-        async with Tail(bootstrap, PIPE_OUT) as tail:
-            started = time.perf_counter()
-            arrival = asyncio.create_task(tail.collect(batch, started + DEADLINE_SECONDS, sequenced=False))
-            try:
-                await produce(bootstrap, PIPE_IN.name, batch.records)
-                finished, _ = await arrival
-            finally:
-                arrival.cancel()
+        seconds, _ = await timed(bootstrap, PIPE_IN, PIPE_OUT, batch, sequenced=False)
     finally:
         piping.cancel()
         await asyncio.gather(piping, return_exceptions=True)
         await producer.stop()
         await consumer.stop()
-    return Measurement("raw aiokafka consume-produce pipe", len(batch), finished - started)
+    return Measurement("raw aiokafka consume-produce pipe", len(batch), seconds)
 
 
 @dataclass(frozen=True)
