@@ -61,6 +61,10 @@ def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None
         broker_session_timeout=settings.consumer_session_timeout_seconds,
         broker_heartbeat_interval=min(3.0, settings.consumer_session_timeout_seconds / 3),
         producer_acks=-1,
+        # faust's defaults (16 KB batches, no linger) turn a batch of outputs into a produce request
+        # per few records; 5 ms and 1 MB let one request carry a whole batch.
+        producer_linger=0.005,
+        producer_max_batch_size=1_000_000,
         web_enabled=True,  # served by the read API registered below, not faust's own web views
         key_serializer="raw",
         value_serializer="raw",

@@ -92,6 +92,10 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
         broker_session_timeout=settings.consumer_session_timeout_seconds,
         broker_heartbeat_interval=min(3.0, settings.consumer_session_timeout_seconds / 3),
         producer_acks=-1,
+        # faust's defaults (16 KB batches, no linger) turn a batch of outputs into a produce request
+        # per few records; 5 ms and 1 MB let one request carry a whole batch.
+        producer_linger=0.005,
+        producer_max_batch_size=1_000_000,
         web_enabled=True,  # served by the aiohttp app registered below
         key_serializer="raw",
         value_serializer="raw",
@@ -127,6 +131,7 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     @app.agent(stored, concurrency=1)
     async def sequence_updates(stream: faust.StreamT) -> None:
         async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
+            metrics.batch_messages.observe(len(events))
             result = processor.process([(e.message.partition, e.key, e.value) for e in events])
             # Published and acknowledged first, stored second: see processor.py.
             await outputs.publish(result)
@@ -211,14 +216,17 @@ class KafkaOutputs:
     """Where the processor's results go: odds.live, odds.alerts, odds.stored.dlq, provider.activity."""
 
     def __init__(self, app: faust.App, metrics: ProcessorMetrics) -> None:
+        self._app = app
         self._metrics = metrics
-        self._live = app.topic(ODDS_LIVE.name, key_type=bytes, value_type=bytes)
         self._alerts = app.topic(ODDS_ALERTS.name, key_type=bytes, value_type=bytes)
         self._parked = app.topic(dead_letter(ODDS_STORED).name, key_type=bytes, value_type=bytes)
         self._activity = app.topic(PROVIDER_ACTIVITY.name, key_type=bytes, value_type=bytes)
 
     async def publish(self, result: BatchResult) -> None:
-        deliveries = [await self._live.send(key=update.game_id.encode(), value=encode(update))
+        # Straight to the producer: faust's Topic.send machinery costs more than the send itself,
+        # and this is once per update.
+        producer = self._app.producer
+        deliveries = [await producer.send(ODDS_LIVE.name, update.game_id.encode(), encode(update), None, None, None)
                       for update in result.live]
         deliveries += [await self._send_alert(alert) for alert in result.alerts]
         for parked in result.parked:

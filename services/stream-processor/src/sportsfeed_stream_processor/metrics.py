@@ -14,6 +14,9 @@ class ProcessorMetrics:
             "Stored updates handled, by outcome: live (sequenced and published), not_new (a replay, a retry "
             "or a price older than one already live), parked (undecodable, sent to the dead-letter topic)",
             ["outcome"], registry=self.registry)
+        self.batch_messages = Histogram(
+            "sportsfeed_processor_batch_messages", "Stored updates taken from Kafka per processed batch",
+            buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000), registry=self.registry)
         self.alerts = Counter(
             "sportsfeed_processor_alerts_total", "Alerts published, by kind", ["kind"], registry=self.registry)
         self.stored_to_live_seconds = Histogram(
