@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
@@ -43,7 +44,7 @@ from sportsfeed_common.topics import (
 )
 from sportsfeed_devstack.applications import http_ok
 from sportsfeed_devstack.config import free_port
-from sportsfeed_devstack.waiting import wait_until, wait_until_async
+from sportsfeed_devstack.waiting import WaitTimeout, wait_until, wait_until_async
 
 from ..kafka_watch import TopicWatch
 from ..services import caught_up_group, stop_process
@@ -67,7 +68,7 @@ async def processor_env(servers) -> tuple[dict[str, str], Any]:
         "HOST": "127.0.0.1", "PORT": str(free_port()),
         "STALE_AFTER_SECONDS": str(STALE_AFTER_SECONDS),
         "PROVIDER_DOWN_AFTER_SECONDS": str(PROVIDER_DOWN_AFTER_SECONDS),
-        "CHECK_INTERVAL_SECONDS": "0.2",
+        "CHECK_INTERVAL_SECONDS": "0.2", "CONSUMER_GROUP_INSTANCE_ID": "processor-0",
     }
     return env, boto3.resource("dynamodb", **dynamodb_client_kwargs(settings)).Table(table_name)
 
@@ -158,6 +159,14 @@ def stored_series(table: Any, games: list[str], providers: tuple[str, ...]) -> t
     return candles, dict(counts)
 
 
+def processor_counters(env: dict[str, str]) -> str:
+    """The processor's own account (for a failure message)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{env['PORT']}/metrics", timeout=5) as response:
+        lines = response.read().decode().splitlines()
+    return "\n".join(line for line in lines if line.startswith("sportsfeed_processor_") and "_created" not in line
+                     and "_bucket" not in line)
+
+
 async def read_live(watch: TopicWatch, games: set[str], expected: int, timeout: float) -> list[LiveUpdate]:
     async def enough() -> list[LiveUpdate] | None:
         live = [decode(r.value, LiveUpdate) for r in await watch.read() if r.key.decode() in games]
@@ -207,21 +216,29 @@ async def test_kill_9_mid_stream_then_restart_continues_seq_and_keeps_counts_exa
     providers = (f"p{uuid.uuid4().hex[:8]}",)
     sent = stored_updates(games, 200, providers)
     log = tmp_path / "processor.log"
+    records = [(u.game_id.encode(), encode(u)) for u in sent]
+    chunk = 400
     async with TopicWatch(servers.kafka_bootstrap, ODDS_LIVE.name) as watch:
         await watch.mark()
         first = spawn(env, log)
         try:
-            await produce(servers.kafka_bootstrap, ODDS_STORED.name, [(u.game_id.encode(), encode(u)) for u in sent])
-            await read_live(watch, set(games), 500, timeout=120)
+            # In step with the processor for three chunks, then a fourth is produced and the
+            # processor killed at once: it dies while that chunk is in flight.
+            for done in range(chunk, 4 * chunk, chunk):
+                await produce(servers.kafka_bootstrap, ODDS_STORED.name, records[done - chunk:done])
+                await read_live(watch, set(games), done, timeout=120)
+            await produce(servers.kafka_bootstrap, ODDS_STORED.name, records[3 * chunk:4 * chunk])
         finally:
             first.kill()  # SIGKILL: no shutdown, no final commit, no changelog flush
             first.wait()
-        seen_before = len({(u.game_id, u.seq) for u in
-                           (decode(r.value, LiveUpdate) for r in await watch.read()) if u.game_id in games})
-        assert seen_before < len(sent), "the processor finished before it could be killed mid-stream"
+        # The rest arrives while it is down.
+        await produce(servers.kafka_bootstrap, ODDS_STORED.name, records[4 * chunk:])
         second = spawn(env, log)
         try:
-            live = await read_live(watch, set(games), len(sent), timeout=180)
+            try:
+                live = await read_live(watch, set(games), len(sent), timeout=180)
+            except WaitTimeout as timeout:
+                raise AssertionError(f"{timeout}; the processor's counters:\n{processor_counters(env)}") from None
             check_sequences(live, sent)
             await wait_until_async(series_match(table, games, providers, sent), timeout=60, interval=1,
                                    what="candles and counts exact after the restart")

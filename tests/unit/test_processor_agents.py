@@ -7,6 +7,7 @@ worker runs (its tables in memory); outputs are recorded instead of produced.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,9 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from sportsfeed_common.events import Alert, LiveUpdate, OddsUpdate, encode
 from sportsfeed_common.settings import load_settings
+from sportsfeed_stream_processor import app as app_module
 from sportsfeed_stream_processor.activity import ProviderActivity, encode_activity
-from sportsfeed_stream_processor.app import Runtime, create_app
+from sportsfeed_stream_processor.app import ChangelogRecord, Runtime, create_app
 from sportsfeed_stream_processor.placement import partition_of
 from sportsfeed_stream_processor.processor import BatchResult
 from sportsfeed_stream_processor.sequencing import decode_state
@@ -42,11 +44,15 @@ class Recorded:
     alerts: list[Alert] = field(default_factory=list)
     parked: list[tuple[bytes, str]] = field(default_factory=list)
     activity_reports: list[ProviderActivity] = field(default_factory=list)
+    changelog: list[tuple[str, bytes, bytes, int]] = field(default_factory=list)  # (table, key, value, partition)
 
     async def publish(self, result: BatchResult) -> None:
         self.live += result.live
         self.alerts += result.alerts
         self.parked += [(parked.value, parked.error) for parked in result.parked]
+
+    async def store(self, records: list[ChangelogRecord]) -> None:
+        self.changelog += [(record.table.name, record.key, record.value, record.partition) for record in records]
 
     async def alert(self, alert: Alert) -> None:
         self.alerts.append(alert)
@@ -64,6 +70,8 @@ class Processor:
     clock: Clock
     recorded: Recorded
     game_states: Any  # the faust table
+    app: Any
+    offsets: Counter[int] = field(default_factory=Counter)  # next offset per partition
 
 
 @pytest.fixture
@@ -78,7 +86,7 @@ async def processor() -> AsyncIterator[Processor]:
     app.conf.store = "memory://"
     app.flow_control.resume()
     runtime: Runtime = app.runtime
-    yield Processor(runtime, clock, recorded, app.tables["game-states"])
+    yield Processor(runtime, clock, recorded, app.tables["game-states"], app)
     await release(app)
 
 
@@ -101,8 +109,16 @@ async def put_all(processor: Processor, updates: list[OddsUpdate]) -> None:
     async with processor.runtime.sequence_updates.test_context() as agent:
         for item in updates:
             processor.clock.now += 10
-            await agent.put(value=encode(item), key=item.game_id.encode(),
-                            partition=partition_of(item.game_id, 12))
+            await put_in_order(processor, agent, encode(item), item.game_id.encode(),
+                               partition_of(item.game_id, 12))
+
+
+async def put_in_order(processor: Processor, agent: Any, value: bytes, key: bytes, partition: int) -> None:
+    """Put a message at its partition's next offset, as Kafka numbers them (the test context counts
+    across partitions, which would read as skipped input)."""
+    agent.sent_offset = processor.offsets[partition]
+    processor.offsets[partition] += 1
+    await agent.put(value=value, key=key, partition=partition)
 
 
 async def test_seq_is_gap_free_per_game_and_replays_get_none(processor: Processor) -> None:
@@ -142,9 +158,55 @@ async def test_candles_and_counts_fold_every_new_update_once(processor: Processo
 
 async def test_undecodable_updates_are_parked_and_the_next_one_goes_on(processor: Processor) -> None:
     async with processor.runtime.sequence_updates.test_context() as agent:
-        await agent.put(value=b"not json", key=b"game-1", partition=0)
-        await agent.put(value=encode(update("game-1", 0, -110)), key=b"game-1", partition=0)
+        await put_in_order(processor, agent, b"not json", b"game-1", 0)
+        await put_in_order(processor, agent, encode(update("game-1", 0, -110)), b"game-1", 0)
     assert processor.recorded.parked[0][0] == b"not json" and len(processor.recorded.live) == 1
+
+
+class WorkerRestarted(Exception):
+    pass
+
+
+@pytest.fixture
+def restarts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The worker's restarts, recorded; each ends the agent as ``WorkerRestarted`` (instead of an exec)."""
+    reasons: list[str] = []
+
+    def restart_worker(reason: str) -> None:
+        reasons.append(reason)
+        raise WorkerRestarted(reason)
+
+    monkeypatch.setattr(app_module, "restart_worker", restart_worker)
+    return reasons
+
+
+def log_starts_at(processor: Processor, monkeypatch: pytest.MonkeyPatch, earliest: int) -> None:
+    async def earliest_offsets(*partitions: Any) -> dict[Any, int]:
+        return dict.fromkeys(partitions, earliest)
+
+    monkeypatch.setattr(processor.app.consumer, "earliest_offsets", earliest_offsets)
+
+
+async def test_input_skipped_by_the_consumer_restarts_the_worker_before_the_batch_is_processed(
+        processor: Processor, restarts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    log_starts_at(processor, monkeypatch, earliest=0)
+    await put_all(processor, [update("game-1", 0, -110), update("game-1", 1, -120)])
+    partition = partition_of("game-1", 12)
+    processor.offsets[partition] += 3  # offsets 2..4 never reach the agent
+    await put_all(processor, [update("game-1", 2, -130)])  # the agent ends with WorkerRestarted
+    assert restarts == [f"odds.stored partition {partition}: offsets 2..4 were skipped by the consumer"]
+    assert [live.seq for live in processor.recorded.live] == [1, 2]  # nothing of the batch went out
+    assert [(key, value) for table, key, value, _ in processor.recorded.changelog if table == "input-positions"] \
+        == [(str(partition).encode(), b"2")]  # still before the skipped offsets
+
+
+async def test_input_deleted_by_retention_is_accepted_as_gone(
+        processor: Processor, restarts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    log_starts_at(processor, monkeypatch, earliest=5)
+    await put_all(processor, [update("game-1", 0, -110)])
+    processor.offsets[partition_of("game-1", 12)] += 4  # offsets 1..4 expired before they were read
+    await put_all(processor, [update("game-1", 1, -130)])
+    assert restarts == [] and [live.seq for live in processor.recorded.live] == [1, 2]
 
 
 async def test_stale_raised_within_the_interval_and_cleared_on_the_next_update(processor: Processor) -> None:

@@ -1,23 +1,25 @@
 """The stream processor as a faust app: one agent sequencing ``odds.stored``, one watching providers.
 
 Processing guarantee: at-least-once with idempotent outputs (see
-docs/decisions.md). The agent handles one event at a time, because faust
-writes a table's changelog to the partition of the *current* event, which in
-a batch would be the last one's. Outputs go through faust's producer, which
-is flushed before offsets are committed, and the state is in changelog-backed
-tables, so after a crash a replayed update finds its game's state (and gets no
-second seq), or finds the state from before it (and gets the same seq again,
-an identical record that consumers drop by seq).
+docs/decisions.md). The agent takes events in batches; for each batch it
+publishes the outputs and waits for Kafka's acknowledgements, then writes the
+game states and input positions to their tables' changelogs (with the game's
+own partition, which faust would take from the "current" event) and waits
+again, and only then acks the events. After a crash a replayed update finds
+its game's state (and gets no second seq), or finds the state from before it
+(and gets the same seq again, an identical record that consumers drop by seq).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import aioboto3
 import faust
@@ -40,6 +42,7 @@ from .alerts import ProviderHealth, StaleGames, alert_key, parse_rate_thresholds
 from .directory import GameDirectory
 from .metrics import ProcessorMetrics
 from .placement import partition_of
+from .positions import InputPositions, position_key
 from .pricing import MovementThresholds
 from .processor import BatchResult, OddsProcessor, wall_clock_ms
 from .sequencing import encode_state
@@ -52,7 +55,7 @@ log = logging.getLogger(__name__)
 LAG_REPORT_INTERVAL_SECONDS = 5.0
 
 
-TABLES = ("game-states",)
+TABLES = ("game-states", "input-positions")
 
 
 def changelog_topics(settings: ProcessorSettings) -> tuple[TopicSpec, ...]:
@@ -89,6 +92,7 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
         # series writer would then write other workers' (older) state over theirs.
         table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",
+        consumer_group_instance_id=settings.consumer_group_instance_id,
         broker_session_timeout=settings.consumer_session_timeout_seconds,
         broker_heartbeat_interval=min(3.0, settings.consumer_session_timeout_seconds / 3),
         producer_acks=-1,
@@ -106,7 +110,8 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
         # Keys and values are bytes, through the app's raw serializers.
         return app.Table(name, key_type=bytes, value_type=bytes, partitions=ODDS_STORED.partitions)
 
-    (game_states,) = (table(name) for name in TABLES)
+    game_states, input_positions = (table(name) for name in TABLES)
+    positions = InputPositions(input_positions)
     stored = app.topic(ODDS_STORED.name, key_type=bytes, value_type=bytes)
     activity_topic = app.topic(PROVIDER_ACTIVITY.name, key_type=bytes, value_type=bytes)
 
@@ -128,18 +133,50 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     series = SeriesWriters()
     lag = ConsumerLag(metrics.consumer_lag)
 
+    async def store_states(result: BatchResult, events: list[faust.EventT]) -> None:
+        """Store the batch's game states and input positions, and wait until Kafka has them.
+
+        Only then may the events be acked.
+
+        This is what ``Table.__setitem__`` does, except that the changelog partition is the game's
+        (faust takes the "current event"'s, which in a batch is only the last one's), and that the
+        records are acknowledged before the offsets move on: faust's pre-commit flush gives up on
+        its send buffer after 0.1 s, so under load it can commit offsets ahead of the changelog, and
+        a crash then loses state that the replay will not rebuild.
+        """
+        records = []
+        for game_key, (partition, state) in result.states.items():
+            game_states.data[game_key] = value = encode_state(state)
+            records.append(ChangelogRecord(game_states, game_key, value, partition))
+        for partition, offset in positions.advanced(offsets_of(events)).items():
+            input_positions.data[key := position_key(partition)] = value = str(offset).encode()
+            records.append(ChangelogRecord(input_positions, key, value, partition))
+        await outputs.store(records)
+
+    async def restart_if_input_skipped(events: list[faust.EventT]) -> None:
+        """Restart the worker if faust skipped input (see positions.py); accept only what retention deleted."""
+        skip = positions.first_skip(offsets_of(events))
+        if skip is None:
+            return
+        tp = next(e.message.tp for e in events if e.message.partition == skip.partition)
+        earliest = (await app.consumer.earliest_offsets(tp)).get(tp)
+        if earliest is not None and earliest >= skip.received:
+            metrics.expired_unprocessed.inc(skip.received - skip.expected)
+            log.error("stored updates deleted by retention before they were processed",
+                      extra={"partition": skip.partition, "from_offset": skip.expected,
+                             "to_offset": skip.received - 1})
+            return
+        restart_worker(skip.describe())
+
     @app.agent(stored, concurrency=1)
     async def sequence_updates(stream: faust.StreamT) -> None:
         async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
             metrics.batch_messages.observe(len(events))
+            await restart_if_input_skipped(events)
             result = processor.process([(e.message.partition, e.key, e.value) for e in events])
             # Published and acknowledged first, stored second: see processor.py.
             await outputs.publish(result)
-            for game_key, (partition, state) in result.states.items():
-                # What Table.__setitem__ does, with the partition given rather than taken from the
-                # "current event" (in a batch, that is only the last one).
-                game_states.data[game_key] = encode_state(state)
-                game_states.send_changelog(partition, game_key, game_states.data[game_key])
+            await store_states(result, events)
             series.changed(result)
             metrics.processed.labels("live").inc(len(result.live))
             metrics.processed.labels("not_new").inc(result.not_new)
@@ -204,9 +241,36 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     return app
 
 
+def offsets_of(events: list[faust.EventT]) -> list[tuple[int, int]]:
+    return [(e.message.partition, e.message.offset) for e in events]
+
+
+def restart_worker(reason: str) -> NoReturn:
+    """Replace this process with a fresh one, which resumes from the committed offsets.
+
+    Nothing of the current batch is acknowledged, and the position table is written only after
+    outputs, so the new process reads the skipped messages again. The same pid keeps the launcher's
+    and Kubernetes' view of the worker intact.
+    """
+    log.error("restarting the worker to read skipped input again", extra={"reason": reason})
+    logging.shutdown()
+    os.execv(sys.executable, sys.orig_argv)
+
+
+@dataclass(frozen=True)
+class ChangelogRecord:
+    table: Any  # the faust table whose changelog gets the record
+    key: bytes
+    value: bytes
+    partition: int
+
+
 class Outputs(Protocol):
     async def publish(self, result: BatchResult) -> None:
         """Publish a batch's LiveUpdates, alerts and dead letters; return once Kafka acknowledged all."""
+
+    async def store(self, records: list[ChangelogRecord]) -> None:
+        """Write table records to their changelogs; return once Kafka acknowledged all."""
 
     async def alert(self, alert: Alert) -> None: ...
     async def activity(self, activity: ProviderActivity) -> None: ...
@@ -240,6 +304,12 @@ class KafkaOutputs:
             if update.trace.stored_at is not None and update.trace.processed_at is not None:
                 self._metrics.stored_to_live_seconds.observe(
                     (update.trace.processed_at - update.trace.stored_at) / 1000)
+
+    async def store(self, records: list[ChangelogRecord]) -> None:
+        producer = self._app.producer
+        await asyncio.gather(*[await producer.send(record.table.changelog_topic.get_topic_name(), record.key,
+                                                   record.value, record.partition, None, None)
+                               for record in records])
 
     async def _send_alert(self, alert: Alert) -> Any:
         self._metrics.alerts.labels(alert.kind).inc()

@@ -26,6 +26,10 @@ class ProcessorMetrics:
         self.series_items_written = Counter(
             "sportsfeed_processor_series_items_written_total", "Candle and count items written to DynamoDB",
             registry=self.registry)
+        self.expired_unprocessed = Counter(
+            "sportsfeed_processor_expired_unprocessed_total",
+            "Stored updates deleted by Kafka retention before this service processed them (never sequenced)",
+            registry=self.registry)
         self.consumer_lag = Gauge(
             "sportsfeed_processor_consumer_lag", "Messages on the partition not yet processed",
             ["topic", "partition"], registry=self.registry)

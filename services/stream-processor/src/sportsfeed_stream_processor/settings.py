@@ -21,6 +21,9 @@ class ProcessorSettings(CommonSettings, kw_only=True):
     # faust keeps its working files here (a writable folder; the container's root file system is not).
     data_dir: str = str(Path(tempfile.gettempdir()) / "sportsfeed-{conf.id}")  # {conf.id}: the consumer group
     consumer_group: Annotated[str, msgspec.Meta(min_length=1)] = "sportsfeed-stream-processor"
+    # Kafka static membership (the pod's name): a restarted worker takes its partitions straight back,
+    # without waiting for the group to give up on its previous life. Unique per replica; unset = dynamic.
+    consumer_group_instance_id: str | None = None
     consumer_session_timeout_seconds: Annotated[float, msgspec.Meta(ge=6, le=300)] = 10.0
     # Replication of the tables' changelog topics, which faust creates (3 on a production cluster).
     topic_replication_factor: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1

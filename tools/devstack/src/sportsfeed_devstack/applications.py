@@ -120,7 +120,9 @@ class StreamProcessorService(PythonService):
         return self.config.processor_url
 
     def settings(self) -> dict[str, str]:
-        return {"HOST": HOST, "PORT": str(self.config.processor_port)}
+        # The only processor of the local stack: a restart takes its partitions straight back.
+        return {"HOST": HOST, "PORT": str(self.config.processor_port),
+                "CONSUMER_GROUP_INSTANCE_ID": "stream-processor-local"}
 
     def probe(self) -> bool:
         return http_ok(f"{self.config.processor_url}/readyz")

@@ -1,0 +1,73 @@
+"""Where processing of each ``odds.stored`` partition stands, to catch input that faust skipped.
+
+faust-streaming 0.15.3 can lose messages around a rebalance: records fetched
+while table recovery completes are dropped from its buffers, and when a record
+fetched before its seek back to the committed offsets arrives afterwards, faust
+takes the difference for a gap in the log (as in a compacted topic) and later
+commits past it. The updates in between are then never sequenced.
+
+``odds.stored`` is neither compacted nor written in transactions, so its
+offsets have no gaps. The processor therefore records, per partition, the
+offset after the last event it processed, in a changelog-backed table written
+together with the game states (so the record survives a crash and moves with
+the partition to another worker). An event beyond that offset means input was
+skipped, and the worker restarts itself before processing or acknowledging
+anything more: it resumes from its committed offsets, which are never past the
+skipped messages, and reads them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Skip:
+    partition: int
+    expected: int  # the offset after the last event processed
+    received: int  # the event that came instead
+
+    def describe(self) -> str:
+        return (f"odds.stored partition {self.partition}: offsets {self.expected}..{self.received - 1} "
+                "were skipped by the consumer")
+
+
+def position_key(partition: int) -> bytes:
+    return str(partition).encode()
+
+
+class InputPositions:
+    """Per partition, the offset after the last processed event, kept in a table (bytes to bytes)."""
+
+    def __init__(self, table: Mapping[bytes, bytes]) -> None:
+        self._table = table
+
+    def next_offset(self, partition: int) -> int | None:
+        value = self._table.get(position_key(partition))
+        return None if value is None else int(value)
+
+    def first_skip(self, events: Iterable[tuple[int, int]]) -> Skip | None:
+        """The first (partition, offset) that lies beyond its partition's position, if any.
+
+        Offsets below the position are replays (the committed offsets lag the table) and are fine:
+        the sequencer knows their updates already.
+        """
+        expected: dict[int, int | None] = {}
+        for partition, offset in events:
+            if partition not in expected:
+                expected[partition] = self.next_offset(partition)
+            position = expected[partition]
+            if position is not None and offset > position:
+                return Skip(partition, position, offset)
+            expected[partition] = offset + 1 if position is None else max(position, offset + 1)
+        return None
+
+    def advanced(self, events: Iterable[tuple[int, int]]) -> dict[int, int]:
+        """The new position of every partition the events moved forward."""
+        moved: dict[int, int] = {}
+        for partition, offset in events:
+            current = moved.get(partition, self.next_offset(partition))
+            if current is None or offset + 1 > current:
+                moved[partition] = offset + 1
+        return moved
