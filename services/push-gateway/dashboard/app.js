@@ -1,0 +1,183 @@
+// Entry point: wires the gateway connection to the board, the chart, the alerts and
+// the header, and exposes read-only state as window.sportsfeedDashboard (for tests
+// and for an analyst's console).
+
+import { AlertsPanel } from "./alerts.js";
+import { Board } from "./board.js";
+import { ChartPanel } from "./chart.js";
+import { formatCount } from "./format.js";
+import { GameDirectory } from "./games.js";
+import { GatewayConnection, gatewayUrl } from "./protocol.js";
+import { SeqTracker, Verdict } from "./sequence.js";
+import { Stats } from "./stats.js";
+
+const HEADER_REFRESH_MS = 250;
+
+const byId = (id) => document.getElementById(id);
+
+// One id per page load, kept across reconnects: the gateway limits connections per client id.
+function newClientId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return `dashboard-${Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+}
+
+const clientId = newClientId();
+const tracker = new SeqTracker();
+const stats = new Stats();
+const counters = { applied: 0, duplicates: 0, gaps: 0, snapshots: 0, serverErrors: 0 };
+const providersDown = new Map(); // every provider seen -> down?
+
+const games = new GameDirectory((gameId) => {
+  board.refreshGame(gameId);
+  if (chart.state.gameId === gameId) chart.retitle(gameTitle(gameId));
+});
+
+const board = new Board({
+  table: byId("board"),
+  emptyNote: byId("board-empty"),
+  detailsOf: (gameId) => games.get(gameId),
+  seqOf: (gameId) => tracker.lastSeqOf(gameId),
+  onSelect: showChart,
+});
+
+const chart = new ChartPanel({
+  panel: byId("chart"),
+  oddsFormatOf: (gameId, market) => board.oddsFormatOf(gameId, market),
+  marketsOf: (gameId) => board.marketsOf(gameId),
+  onChoose: (gameId, market) => (gameId ? showChart(gameId, market) : board.select(null)),
+});
+
+const alerts = new AlertsPanel({
+  list: byId("alerts"),
+  count: byId("alerts-count"),
+  nameOf: (gameId) => games.get(gameId)?.name ?? null,
+});
+
+function gameTitle(gameId) {
+  return games.get(gameId)?.name ?? gameId;
+}
+
+function showChart(gameId, market) {
+  board.select(gameId);
+  chart.open(gameId, market, gameTitle(gameId), board.latestPrice(gameId, market));
+}
+
+function applyOdds(frame) {
+  board.applyOdds(frame);
+  chart.addLive(frame);
+  games.learn(frame.gameId);
+  if (typeof frame.provider === "string" && !providersDown.has(frame.provider)) showProvider(frame.provider, false);
+}
+
+function applySnapshot(frame) {
+  counters.snapshots += 1;
+  if (frame.game) games.remember(frame.gameId, frame.game);
+  else games.learn(frame.gameId);
+  if (typeof frame.stale === "boolean") board.setStale(frame.gameId, frame.stale);
+  // recovered: false carries the latest price of every market; recovered: true none
+  // (the missed updates follow as odds frames).
+  for (const market of Array.isArray(frame.markets) ? frame.markets : []) {
+    if (market && typeof market === "object") applyOdds({ ...market, gameId: market.gameId ?? frame.gameId });
+  }
+  board.refreshGame(frame.gameId);
+}
+
+function applyStatus(frame) {
+  if (typeof frame.provider === "string" && typeof frame.down === "boolean") {
+    board.setProviderDown(frame.provider, frame.down);
+    showProvider(frame.provider, frame.down);
+  }
+  if (typeof frame.gameId !== "string") return;
+  if (typeof frame.stale === "boolean") board.setStale(frame.gameId, frame.stale);
+  if (typeof frame.marketStatus === "string" && typeof frame.market === "string") {
+    board.setMarketStatus(frame.gameId, frame.provider, frame.market, frame.marketStatus);
+  }
+}
+
+function showProvider(provider, down) {
+  providersDown.set(provider, down);
+  const list = byId("providers");
+  let item = list.querySelector(`li[data-provider="${CSS.escape(provider)}"]`);
+  if (!item) {
+    item = document.createElement("li");
+    item.dataset.provider = provider;
+    item.textContent = provider;
+    list.append(item);
+  }
+  item.classList.toggle("down", down);
+  item.title = down ? `${provider}: down` : `${provider}: up`;
+}
+
+function showConnection({ state, attempt, detail }) {
+  const indicator = byId("connection");
+  indicator.dataset.state = state;
+  indicator.dataset.attempt = String(attempt);
+  byId("connection-state").textContent = state;
+  byId("connection-detail").textContent = detail;
+}
+
+const connection = new GatewayConnection({
+  url: gatewayUrl(location, clientId, new URLSearchParams(location.search).get("token")),
+  tracker,
+  knownSports: () => games.sports(),
+  handlers: {
+    state: showConnection,
+    hello: (frame) => stats.syncClock(frame.serverTime),
+    odds: (frame, verdict) => {
+      stats.count(frame);
+      if (verdict === Verdict.APPLY) {
+        counters.applied += 1;
+        applyOdds(frame);
+      } else if (verdict === Verdict.DUPLICATE) {
+        counters.duplicates += 1;
+      } else {
+        counters.gaps += 1; // held back: the replay asked for brings it again, in order
+      }
+    },
+    snapshot: applySnapshot,
+    alert: (frame) => alerts.add(frame),
+    status: applyStatus,
+    serverError: (frame) => {
+      counters.serverErrors += 1;
+      console.warn(`gateway error ${frame.code}: ${frame.message}`);
+    },
+  },
+});
+
+function refreshHeader() {
+  stats.sample();
+  const texts = {
+    "stat-received": formatCount(stats.received),
+    "stat-rate": stats.rate >= 10 ? formatCount(stats.rate) : stats.rate.toFixed(1),
+    "stat-latency": stats.latencyMs === null ? "\u2013" : `${formatCount(Math.max(0, stats.latencyMs))} ms`,
+    "stat-games": formatCount(board.gameCount),
+    "stat-rows": formatCount(board.rowCount),
+  };
+  for (const [id, text] of Object.entries(texts)) {
+    const element = byId(id);
+    if (element.textContent !== text) element.textContent = text;
+  }
+}
+
+window.sportsfeedDashboard = Object.freeze({
+  clientId,
+  get connection() { return connection.state; },
+  get attempt() { return connection.attempt; },
+  get epoch() { return tracker.epoch; },
+  get lastSeq() { return tracker.since(); },
+  get received() { return stats.received; },
+  get applied() { return counters.applied; },
+  get duplicates() { return counters.duplicates; },
+  get gaps() { return counters.gaps; },
+  get snapshots() { return counters.snapshots; },
+  get serverErrors() { return counters.serverErrors; },
+  get rate() { return stats.rate; },
+  get latencyMs() { return stats.latencyMs; },
+  get rows() { return board.rowCount; },
+  get games() { return board.gameCount; },
+  get alerts() { return alerts.total; },
+  get chart() { return chart.state; },
+});
+
+setInterval(refreshHeader, HEADER_REFRESH_MS);
+connection.start();

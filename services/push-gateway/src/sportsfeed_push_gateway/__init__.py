@@ -1,0 +1,1 @@
+"""sportsfeed push gateway: live odds over WebSockets, the connection registry in Redis, the dashboard."""

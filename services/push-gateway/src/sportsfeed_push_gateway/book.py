@@ -1,0 +1,102 @@
+"""What the gateway knows of each game: its seq, latest prices, recent updates and status.
+
+Every replica builds the same book from ``odds.live``, ``odds.alerts`` and
+``games`` (it reads every partition), warming it from Kafka on start, so a
+client can resume on any replica, also after a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import islice
+
+from sportsfeed_common.events import Game, LiveUpdate, encode
+
+from .frames import snapshot_frame, without_type
+
+
+@dataclass
+class GameEntry:
+    seq: int = 0
+    latest: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (provider, market) -> odds frame
+    # (seq, odds frame, monotonic seconds when it arrived), oldest first, seqs consecutive
+    recent: deque[tuple[int, bytes, float]] = field(default_factory=deque)
+    game_json: bytes | None = None
+    sport: str | None = None
+    stale: bool = False
+
+
+class GameBook:
+    def __init__(self, window_seconds: float, max_per_game: int,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._window_seconds = window_seconds
+        self._max_per_game = max_per_game
+        self._monotonic = monotonic
+        self._games: dict[str, GameEntry] = {}
+
+    def __len__(self) -> int:
+        return len(self._games)
+
+    def entry(self, game_id: str) -> GameEntry:
+        entry = self._games.get(game_id)
+        if entry is None:
+            entry = self._games[game_id] = GameEntry()
+        return entry
+
+    def sport(self, game_id: str) -> str | None:
+        entry = self._games.get(game_id)
+        return None if entry is None else entry.sport
+
+    def games_of(self, sports: set[str]) -> list[str]:
+        return [game_id for game_id, entry in self._games.items() if entry.sport in sports]
+
+    def record(self, update: LiveUpdate, frame: bytes) -> bool:
+        """Take a LiveUpdate in; False for a seq already had (a replay by the processor after a crash)."""
+        entry = self.entry(update.game_id)
+        if update.seq <= entry.seq:
+            return False
+        if update.seq != entry.seq + 1:
+            # A gap in odds.live (only at the start of the warm-up window, or if the processor's
+            # topic lost data): what came before can no longer be replayed.
+            entry.recent.clear()
+        entry.seq = update.seq
+        entry.latest[(update.provider, update.market)] = frame
+        entry.recent.append((update.seq, frame, self._monotonic()))
+        if len(entry.recent) > self._max_per_game:
+            entry.recent.popleft()
+        return True
+
+    def set_game(self, game: Game) -> None:
+        entry = self.entry(game.game_id)
+        entry.game_json = encode(game)
+        entry.sport = game.sport
+
+    def set_stale(self, game_id: str, stale: bool) -> None:
+        self.entry(game_id).stale = stale
+
+    def forget_old(self) -> None:
+        """Drop updates older than the window from every game's replay buffer."""
+        oldest = self._monotonic() - self._window_seconds
+        for entry in self._games.values():
+            recent = entry.recent
+            while recent and recent[0][2] < oldest:
+                recent.popleft()
+
+    def resume(self, game_id: str, since: int | None) -> tuple[bytes, list[bytes]]:
+        """The ``snapshot`` frame of a subscription to ``game_id``, and the missed ``odds`` frames after it.
+
+        With ``since`` in the window, the snapshot says ``recovered`` and every update after
+        ``since`` follows in order; otherwise it carries the latest prices and the current seq.
+        """
+        entry = self._games.get(game_id) or GameEntry()
+        if since is not None and since <= entry.seq:
+            missed = entry.seq - since
+            recent = entry.recent
+            if missed == 0 or (len(recent) >= missed and recent[-missed][0] == since + 1):
+                frames = [frame for _, frame, _ in islice(recent, len(recent) - missed, None)]
+                return snapshot_frame(game_id, since, True, [], entry.game_json, entry.stale), frames
+        markets = [without_type(frame) for frame in entry.latest.values()]
+        return snapshot_frame(game_id, entry.seq, False, markets, entry.game_json, entry.stale), []

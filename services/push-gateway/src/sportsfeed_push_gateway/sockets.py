@@ -1,0 +1,146 @@
+"""``GET /ws``: one analyst's socket, from the upgrade to the close.
+
+Refusals before the upgrade are plain HTTP (403 bad Origin, 401 bad token,
+503 not warm yet); once upgraded, bad frames get ``error`` frames and the
+socket stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from socket import SO_SNDBUF, SOL_SOCKET
+
+from aiohttp import WSMsgType, web
+from sportsfeed_common.http import json_error
+
+from .auth import Refused, check_origin
+from .frames import (
+    BadFrame,
+    Ping,
+    Subscribe,
+    Unsubscribe,
+    decode_op,
+    error_frame,
+    hello_frame,
+    pong_frame,
+)
+from .gateway import now_ms
+from .hub import CLOSE_TOO_MANY_CONNECTIONS, Connection, write_frames
+from .outbox import Outbox
+from .service import GATEWAY_SERVICE, GatewayService
+
+log = logging.getLogger(__name__)
+
+WARM_WAIT_SECONDS = 30.0
+HEARTBEAT_SECONDS = 30.0
+# aiohttp closes the socket (1009) past this; frames between max_client_frame_bytes and this get an
+# error frame instead, so a client that sends one oversized frame by mistake keeps its socket.
+HARD_FRAME_LIMIT_BYTES = 1_048_576
+
+
+class FrameRate:
+    """A token bucket per socket: a burst of a second's allowance, refilled continuously."""
+
+    def __init__(self, per_second: int) -> None:
+        self._rate = per_second
+        self._tokens = float(per_second)
+        self._last = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._rate, self._tokens + (now - self._last) * self._rate)
+        self._last = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    service = request.app[GATEWAY_SERVICE]
+    settings = service.settings
+    requested_client = request.query.get("client")
+    try:
+        check_origin(request.headers.get("Origin"), settings.origins())
+        client_id = (service.tokens.client_id(request.query.get("token"), requested_client)
+                     if service.tokens is not None else requested_client or "client")
+    except Refused as refusal:
+        service.metrics.refused.labels(refusal.reason).inc()
+        return json_error(refusal.status, f"bad_{refusal.reason}", str(refusal))
+    try:
+        await asyncio.wait_for(service.feed.warm.wait(), WARM_WAIT_SECONDS)
+    except TimeoutError:
+        service.metrics.refused.labels("not_ready").inc()
+        return json_error(503, "not_ready", "the gateway is still reading the replay window from Kafka",
+                          headers={"Retry-After": "5"})
+
+    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=HARD_FRAME_LIMIT_BYTES)
+    await socket.prepare(request)
+    limit_kernel_buffering(request, settings.socket_send_buffer_bytes)
+    connection = Connection(id=uuid.uuid4().hex, client_id=client_id, socket=socket,
+                            outbox=Outbox(settings.queue_soft_limit, settings.queue_hard_limit,
+                                          service.metrics.conflated.inc),
+                            connected_at_ms=now_ms())
+    if await service.too_many_connections(client_id):
+        service.metrics.refused.labels("too_many_connections").inc()
+        await socket.send_str(error_frame("too_many_connections", (
+            f"client {client_id} already has {settings.max_connections_per_client} connections")).decode())
+        await socket.close(code=CLOSE_TOO_MANY_CONNECTIONS, message=b"too many connections for this client")
+        return socket
+    await serve(service, connection)
+    return socket
+
+
+def limit_kernel_buffering(request: web.Request, send_buffer_bytes: int) -> None:
+    raw = request.transport.get_extra_info("socket") if request.transport is not None else None
+    if raw is not None:
+        raw.setsockopt(SOL_SOCKET, SO_SNDBUF, send_buffer_bytes)
+
+
+async def serve(service: GatewayService, connection: Connection) -> None:
+    socket = connection.socket
+    connection.outbox.put(hello_frame(connection.id, now_ms(), service.settings.stream_epoch,
+                                      service.settings.replay_window_seconds))
+    service.connected(connection)
+    writer = asyncio.create_task(write_frames(connection), name=f"writer-{connection.id}")
+    rate = FrameRate(service.settings.client_frames_per_second)
+    try:
+        async for message in socket:
+            if message.type == WSMsgType.TEXT:
+                if not rate.allow():
+                    reply_error(service, connection, "rate_limited", (
+                        f"at most {service.settings.client_frames_per_second} frames per second"))
+                elif len(message.data) > service.settings.max_client_frame_bytes:
+                    reply_error(service, connection, "too_large", (
+                        f"frames are at most {service.settings.max_client_frame_bytes} bytes"))
+                else:
+                    handle_text(service, connection, message.data)
+            elif message.type == WSMsgType.BINARY:
+                reply_error(service, connection, "bad_frame", "frames are JSON text, not binary")
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        await service.disconnected(connection)
+
+
+def handle_text(service: GatewayService, connection: Connection, text: str) -> None:
+    try:
+        op = decode_op(text)
+    except BadFrame as bad:
+        reply_error(service, connection, bad.code, str(bad))
+        return
+    if isinstance(op, Subscribe):
+        service.subscribe(connection, op)
+    elif isinstance(op, Unsubscribe):
+        service.hub.unsubscribe(connection, op.games, op.sports)
+        service.subscriptions_changed(connection)
+    elif isinstance(op, Ping):
+        service.hub.send_to(connection, pong_frame(op.id))
+
+
+def reply_error(service: GatewayService, connection: Connection, code: str, message: str) -> None:
+    service.metrics.client_errors.labels(code).inc()
+    service.hub.send_to(connection, error_frame(code, message))

@@ -1,0 +1,95 @@
+"""The gateway's game book: duplicates dropped, resume inside the window, snapshots outside it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from sportsfeed_common.events import Game, ImpliedProbabilities, LiveUpdate, encode
+from sportsfeed_push_gateway.book import GameBook
+from sportsfeed_push_gateway.frames import odds_frame
+
+T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def live(game: str, seq: int, market: str = "spread", provider: str = "acme") -> LiveUpdate:
+    return LiveUpdate(provider=provider, game_id=game, market=market, ts=T0 + timedelta(seconds=seq),
+                      home_odds=-110 - seq, away_odds=-110, seq=seq, date=1_763_881_200,
+                      implied=ImpliedProbabilities(home=0.5, away=0.5))
+
+
+def record(book: GameBook, *updates: LiveUpdate) -> list[bool]:
+    return [book.record(update, odds_frame(encode(update))) for update in updates]
+
+
+def parsed(snapshot: bytes, frames: list[bytes]) -> tuple[dict, list[int]]:
+    return json.loads(snapshot), [json.loads(frame)["seq"] for frame in frames]
+
+
+def test_a_seq_already_had_is_a_duplicate() -> None:
+    book = GameBook(300, 100)
+    assert record(book, live("game-1", 1), live("game-1", 2), live("game-1", 2), live("game-1", 1)) == [
+        True, True, False, False]
+
+
+def test_resume_inside_the_window_replays_every_missed_update_in_order() -> None:
+    book = GameBook(300, 100)
+    record(book, *(live("game-1", seq) for seq in range(1, 11)))
+    snapshot, missed = parsed(*book.resume("game-1", 6))
+    assert (snapshot["type"], snapshot["seq"], snapshot["recovered"], snapshot["markets"]) == (
+        "snapshot", 6, True, [])
+    assert missed == [7, 8, 9, 10]
+
+
+def test_resume_at_the_current_seq_replays_nothing() -> None:
+    book = GameBook(300, 100)
+    record(book, live("game-1", 1), live("game-1", 2))
+    snapshot, missed = parsed(*book.resume("game-1", 2))
+    assert snapshot["recovered"] is True and snapshot["seq"] == 2 and missed == []
+
+
+def test_beyond_the_window_a_fresh_snapshot_with_the_latest_price_per_market() -> None:
+    clock = Clock()
+    book = GameBook(60, 100, monotonic=clock)
+    record(book, live("game-1", 1), live("game-1", 2, market="total"), live("game-1", 3))
+    clock.now += 61
+    record(book, live("game-1", 4, market="total"))
+    book.forget_old()
+    snapshot, missed = parsed(*book.resume("game-1", 1))
+    assert snapshot["recovered"] is False and snapshot["seq"] == 4 and missed == []
+    assert sorted((m["market"], m["seq"]) for m in snapshot["markets"]) == [("spread", 3), ("total", 4)]
+    assert all("type" not in market for market in snapshot["markets"])
+
+
+def test_the_replay_buffer_is_bounded_per_game() -> None:
+    book = GameBook(300, 5)
+    record(book, *(live("game-1", seq) for seq in range(1, 21)))
+    assert parsed(*book.resume("game-1", 15))[1] == [16, 17, 18, 19, 20]
+    assert parsed(*book.resume("game-1", 14))[0]["recovered"] is False
+
+
+def test_a_since_ahead_of_the_book_gets_a_fresh_snapshot() -> None:
+    book = GameBook(300, 100)
+    record(book, live("game-1", 1))
+    assert parsed(*book.resume("game-1", 9))[0] == {**parsed(*book.resume("game-1", None))[0]}
+    assert parsed(*book.resume("game-1", 9))[0]["recovered"] is False
+
+
+def test_an_unknown_game_has_an_empty_snapshot_and_games_are_found_by_sport() -> None:
+    book = GameBook(300, 100)
+    book.set_game(Game(game_id="game-9", sport="soccer", name="A v B", home_team="A", away_team="B",
+                       game_date=T0))
+    book.set_stale("game-9", True)
+    snapshot = json.loads(book.resume("game-9", None)[0])
+    assert (snapshot["seq"], snapshot["markets"], snapshot["stale"], snapshot["game"]["sport"]) == (
+        0, [], True, "soccer")
+    assert book.games_of({"soccer"}) == ["game-9"] and book.games_of({"tennis"}) == []
+    assert json.loads(book.resume("game-none", None)[0])["game"] is None
