@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 
 class TopicWatch:
@@ -45,3 +45,15 @@ class TopicWatch:
                     batch = await self._consumer.getmany(partition, timeout_ms=500)
                     records.extend(r for r in batch.get(partition, []) if r.offset < end)
         return records
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    """Produce ``(key, value)`` records in order, as the platform's producers do (acks=all, idempotent)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()

@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import psutil
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -48,6 +49,7 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "SPORTSFEED_INGEST_PORT": str(free_port()),
         "SPORTSFEED_PERSISTENCE_PORT": str(free_port()),
         "SPORTSFEED_PROCESSOR_PORT": str(free_port()),
+        "SPORTSFEED_GATEWAY_PORT": str(free_port()),
     }
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "DYNAMODB_ENDPOINT", "REDIS_URL"):
         env.pop(name, None)
@@ -100,6 +102,16 @@ async def first_update_from(bootstrap: str, provider: str, topic: str = ODDS_RAW
     raise AssertionError("unreachable")
 
 
+async def first_frame_from(gateway: str, kind: str) -> dict:
+    async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway}/ws?client=client-001") as socket:
+        async with asyncio.timeout(60):
+            async for message in socket:
+                frame = json.loads(message.data)
+                if frame["type"] == kind:
+                    return frame
+    raise AssertionError(f"the socket closed before a {kind} frame")
+
+
 def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str]) -> None:
     state = stack_env["SPORTSFEED_STATE_DIR"]
     up = run(stack_env, "up", "--detach")
@@ -109,6 +121,7 @@ def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str])
     redis_url = f"redis://127.0.0.1:{stack_env['SPORTSFEED_REDIS_PORT']}/0"
     ingest = f"http://127.0.0.1:{stack_env['SPORTSFEED_INGEST_PORT']}"
     persistence = f"http://127.0.0.1:{stack_env['SPORTSFEED_PERSISTENCE_PORT']}"
+    gateway = f"http://127.0.0.1:{stack_env['SPORTSFEED_GATEWAY_PORT']}"
     for line in (
         f"export KAFKA_BOOTSTRAP_SERVERS={kafka}",
         f"export DYNAMODB_ENDPOINT={dynamodb}",
@@ -118,13 +131,14 @@ def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str])
         f"ingest: ready at {ingest}",
         f"persistence: ready at {persistence}",
         f"stream-processor: ready at http://127.0.0.1:{stack_env['SPORTSFEED_PROCESSOR_PORT']}",
+        f"push-gateway: ready at {gateway}",
     ):
         assert line in up.stdout
-    assert len(processes_of(state)) >= 7
+    assert len(processes_of(state)) >= 8
 
     status = run(stack_env, "status")
     assert status.returncode == 0, status.stdout
-    assert status.stdout.count("running (pid") == 7
+    assert status.stdout.count("running (pid") == 8
 
     # Broker logging works: the published POMs alone would leave SLF4J on its no-op logger.
     assert "Kafka Server started" in (Path(state) / "logs" / "kafka.log").read_text()
@@ -134,6 +148,13 @@ def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str])
     # ...and, stored and sequenced, out of the stream processor.
     live = asyncio.run(first_update_from(kafka, "sim", ODDS_LIVE.name, LiveUpdate))
     assert isinstance(live, LiveUpdate) and live.seq >= 1 and live.trace.stored_at and live.trace.processed_at
+    # ...and pushed to analysts: the dashboard is served, and a socket gets the simulated odds.
+    with urllib.request.urlopen(f"{gateway}/", timeout=5) as page:
+        assert b"<html" in page.read().lower()
+    with urllib.request.urlopen(f"{gateway}/vendor/uPlot.iife.min.js", timeout=5) as chart_library:
+        assert chart_library.status == 200
+    pushed = asyncio.run(first_frame_from(gateway, "odds"))
+    assert pushed["gameId"].startswith("game-sim-") and pushed["trace"]["pushedAt"] >= pushed["trace"]["processedAt"]
     # A script written for the reference works unchanged (no API key, reference body).
     reference = subprocess.run(
         [str(REPO / ".venv" / "bin" / "sportsfeed-reference-feed"), ingest],
@@ -149,7 +170,8 @@ def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str])
 
     down = run(stack_env, "down")
     assert down.returncode == 0
-    assert "Stopped: provider, stream-processor, persistence, ingest, redis, dynamodb, kafka" in down.stdout
+    assert ("Stopped: provider, push-gateway, stream-processor, persistence, ingest, redis, dynamodb, kafka"
+            in down.stdout)
     assert processes_of(state) == []
     assert run(stack_env, "status").returncode == 3
 

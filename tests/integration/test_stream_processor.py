@@ -19,7 +19,6 @@ from typing import Any
 
 import boto3
 import pytest
-from aiokafka import AIOKafkaProducer
 from boto3.dynamodb.conditions import Key
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.events import (
@@ -46,7 +45,7 @@ from sportsfeed_devstack.applications import http_ok
 from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.waiting import WaitTimeout, wait_until, wait_until_async
 
-from ..kafka_watch import TopicWatch
+from ..kafka_watch import TopicWatch, produce
 from ..services import caught_up_group, stop_process
 
 pytestmark = pytest.mark.integration
@@ -98,17 +97,6 @@ def stored_updates(games: list[str], per_game: int, providers: tuple[str, ...] =
                    trace=Trace(ingested_at=stamp, stored_at=stamp))
         for n in range(per_game) for game in games
     ]
-
-
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
-    await producer.start()
-    try:
-        for key, value in records:
-            await producer.send(topic, value, key=key)
-        await producer.flush()
-    finally:
-        await producer.stop()
 
 
 def check_sequences(live: list[LiveUpdate], sent: list[OddsUpdate]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 import urllib.error
 import urllib.request
@@ -128,6 +129,38 @@ class StreamProcessorService(PythonService):
         return http_ok(f"{self.config.processor_url}/readyz")
 
 
+class PushGatewayService(PythonService):
+    name = "push-gateway"
+    module = "sportsfeed_push_gateway.main"
+
+    def ports(self) -> dict[str, int]:
+        return {"push-gateway": self.config.gateway_port}
+
+    def address(self) -> str:
+        return f"{self.config.gateway_url} (dashboard; WebSocket at /ws)"
+
+    def settings(self) -> dict[str, str]:
+        return {
+            "HOST": HOST, "PORT": str(self.config.gateway_port), "POD_NAME": "push-gateway-local",
+            "READ_API_URL": self.config.persistence_url,
+            "ALLOWED_ORIGINS": f"{self.config.gateway_url},http://localhost:{self.config.gateway_port}",
+            "ADMIN_TOKEN": local_admin_token(self.config.state_dir),
+        }
+
+    def probe(self) -> bool:
+        return http_ok(f"{self.config.gateway_url}/readyz")
+
+
+def local_admin_token(state_dir: Path) -> str:
+    """The local gateway's admin token, made once and kept in the state folder (mode 0600)."""
+    path = state_dir / "gateway-admin-token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
 class SimulatedProvider(PythonService):
     name = "provider"
     module = "sportsfeed_providers.simulate"
@@ -156,4 +189,5 @@ class SimulatedProvider(PythonService):
 
 
 def applications(config: StackConfig) -> list[Server]:
-    return [IngestService(config), PersistenceService(config), StreamProcessorService(config), SimulatedProvider(config)]
+    return [IngestService(config), PersistenceService(config), StreamProcessorService(config),
+            PushGatewayService(config), SimulatedProvider(config)]

@@ -31,6 +31,7 @@ class StackConfig:
     ingest_port: int = 8081
     persistence_port: int = 8082
     processor_port: int = 8083
+    gateway_port: int = 8080
     # Per-provider limits of the local ingest (see ingest's RATE_LIMITS); benchmarks raise them.
     ingest_rate_limits: str = "*=5000/second"
     ingest_workers: int = 1
@@ -54,6 +55,7 @@ class StackConfig:
                 ("ingest_port", 8081),
                 ("persistence_port", 8082),
                 ("processor_port", 8083),
+                ("gateway_port", 8080),
             )
         }
         simulator = {
@@ -88,6 +90,10 @@ class StackConfig:
     @property
     def processor_url(self) -> str:
         return f"http://{HOST}:{self.processor_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{HOST}:{self.gateway_port}"
 
     @property
     def redis_url(self) -> str:

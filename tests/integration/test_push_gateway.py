@@ -1,0 +1,500 @@
+"""The push gateway against real Kafka and Redis: filters, snapshots, resume, slow clients, refusals, registry.
+
+Gateways run in this process (aiohttp's TestServer, through the real
+``create_app``) unless a test needs real processes (kill -9, two replicas).
+LiveUpdates are produced straight to ``odds.live``, as the stream processor
+publishes them; every test uses its own game ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jwt
+import pytest
+from aiohttp.test_utils import TestServer
+from sportsfeed_common.events import (
+    Alert,
+    Game,
+    ImpliedProbabilities,
+    LiveUpdate,
+    Trace,
+    encode,
+)
+from sportsfeed_common.settings import load_settings
+from sportsfeed_common.topics import GAMES, ODDS_ALERTS, ODDS_LIVE, create_topics
+from sportsfeed_devstack.applications import http_ok
+from sportsfeed_devstack.config import free_port
+from sportsfeed_devstack.waiting import wait_until, wait_until_async
+from sportsfeed_push_gateway.app import create_app
+from sportsfeed_push_gateway.service import GATEWAY_SERVICE, GatewayService
+from sportsfeed_push_gateway.settings import GatewaySettings
+from yarl import URL
+
+from ..kafka_watch import produce
+from ..services import stop_process
+from ..ws_client import Analyst, StalledReader
+
+pytestmark = pytest.mark.integration
+
+ADMIN_TOKEN = "admin-" + uuid.uuid4().hex
+JWT_SECRET = "jwt-secret-for-tests-" + uuid.uuid4().hex
+ORIGIN = "http://dashboard.example"
+T0 = datetime.now(UTC).replace(microsecond=0)
+
+
+def game_ids(count: int) -> list[str]:
+    run = uuid.uuid4().hex[:8]
+    return [f"game-{run}-{n}" for n in range(count)]
+
+
+def live(game: str, seq: int, market: str = "spread", provider: str = "acme", status: str = "open") -> LiveUpdate:
+    stamp = time.time_ns() // 1_000_000
+    return LiveUpdate(provider=provider, game_id=game, market=market, ts=T0 + timedelta(milliseconds=seq),
+                      home=-3.5, away=3.5, home_odds=-110 - seq % 50, away_odds=-110, status=status,
+                      seq=seq, date=stamp // 1000, implied=ImpliedProbabilities(home=0.52, away=0.5),
+                      trace=Trace(ingested_at=stamp, stored_at=stamp, processed_at=stamp))
+
+
+async def publish_live(servers, updates: list[LiveUpdate]) -> None:
+    await produce(servers.kafka_bootstrap, ODDS_LIVE.name, [(u.game_id.encode(), encode(u)) for u in updates])
+
+
+async def publish_games(servers, games: list[Game]) -> None:
+    await produce(servers.kafka_bootstrap, GAMES.name, [(g.game_id.encode(), encode(g)) for g in games])
+
+
+def game(game_id: str, sport: str) -> Game:
+    return Game(game_id=game_id, sport=sport, name=f"{game_id} match", home_team="Home", away_team="Away",
+                game_date=T0 + timedelta(hours=2), status="live")
+
+
+def gateway_environment(servers, **overrides: str) -> dict[str, str]:
+    return {**servers.environment(), "POD_NAME": f"it-gw-{uuid.uuid4().hex[:6]}",
+            "ALLOWED_ORIGINS": ORIGIN, "ADMIN_TOKEN": ADMIN_TOKEN, "REPLAY_WINDOW_SECONDS": "300",
+            **overrides}
+
+
+@dataclass
+class RunningGateway:
+    url: str
+    server: TestServer
+    service: GatewayService
+
+    async def stop(self) -> None:
+        await self.server.close()
+
+
+StartGateway = Callable[..., Awaitable[RunningGateway]]
+
+
+@pytest.fixture
+async def start_gateway(servers) -> AsyncIterator[StartGateway]:
+    await create_topics(servers.kafka_bootstrap)
+    running: list[RunningGateway] = []
+
+    async def start(**overrides: str) -> RunningGateway:
+        settings = load_settings(GatewaySettings, gateway_environment(servers, **overrides))
+        app = create_app(settings)
+        server = TestServer(app, host="127.0.0.1", port=free_port())
+        await server.start_server()
+        gateway = RunningGateway(str(server.make_url("")).rstrip("/"), server, app[GATEWAY_SERVICE])
+        await wait_until_async(_ready(gateway.url), timeout=60, what="the gateway to be warm")
+        running.append(gateway)
+        return gateway
+
+    yield start
+    for gateway in running:
+        await gateway.stop()
+
+
+def _ready(url: str) -> Callable[[], Awaitable[bool]]:
+    async def ready() -> bool:
+        async with aiohttp.ClientSession() as session, session.get(f"{url}/readyz") as response:
+            return response.status == 200
+    return ready
+
+
+@pytest.fixture
+async def analysts() -> AsyncIterator[list[Analyst]]:
+    """Analysts a test connects register here and are closed at its end."""
+    connected: list[Analyst] = []
+    yield connected
+    for analyst in connected:
+        await analyst.close()
+
+
+async def connect(analysts: list[Analyst], url: str, query: str = "client=analyst", **options: Any) -> Analyst:
+    analyst = await Analyst.connect(url, query, **options)
+    analysts.append(analyst)
+    await analyst.wait_for(lambda a: a.of_type("hello"), "hello")
+    return analyst
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+async def test_a_reference_client_gets_every_update_with_the_reference_fields(
+        servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    gateway = await start_gateway()
+    analyst = await connect(analysts, gateway.url, "client=client-001")
+    hello = analyst.of_type("hello")[0]
+    assert hello["connectionId"] and hello["epoch"] == "1" and hello["serverTime"] > 0
+    games = game_ids(3)
+    await publish_live(servers, [live(g, seq) for seq in (1, 2) for g in games])
+    await analyst.wait_for(lambda a: all(len(a.seqs(g)) == 2 for g in games), "every update")
+    frame = next(f for f in analyst.of_type("odds") if f["gameId"] == games[0])
+    assert {"gameId", "away", "home", "awayOdds", "homeOdds", "date"} <= frame.keys()
+    assert frame["trace"]["pushedAt"] >= frame["trace"]["processedAt"]
+
+
+async def test_subscriptions_filter_by_game_and_by_sport_each_answered_with_a_snapshot(
+        servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    soccer_game, tennis_game, other_game = game_ids(3)
+    sport = f"sport{uuid.uuid4().hex[:6]}"
+    await publish_games(servers, [game(soccer_game, sport), game(tennis_game, "tennis")])
+    await publish_live(servers, [live(soccer_game, 1), live(tennis_game, 1), live(other_game, 1)])
+    gateway = await start_gateway()
+    by_game = await connect(analysts, gateway.url)
+    by_sport = await connect(analysts, gateway.url)
+    await by_game.send({"op": "subscribe", "games": [tennis_game]})
+    await by_sport.send({"op": "subscribe", "sports": [sport]})
+    snapshot = (await by_game.wait_for(lambda a: a.of_type("snapshot"), "the snapshot"))[0]
+    assert (snapshot["gameId"], snapshot["seq"], snapshot["recovered"]) == (tennis_game, 1, False)
+    assert snapshot["markets"][0]["seq"] == 1 and snapshot["game"]["sport"] == "tennis"
+    sport_snapshot = (await by_sport.wait_for(lambda a: a.of_type("snapshot"), "the sport's snapshot"))[0]
+    assert sport_snapshot["gameId"] == soccer_game
+
+    await publish_live(servers, [live(g, 2) for g in (soccer_game, tennis_game, other_game)])
+    await by_game.wait_for(lambda a: a.seqs(tennis_game) == [2], "the tennis game's update")
+    await by_sport.wait_for(lambda a: a.seqs(soccer_game) == [2], "the soccer game's update")
+    await publish_live(servers, [live(tennis_game, 3), live(soccer_game, 3)])  # a marker behind the others
+    await by_game.wait_for(lambda a: a.seqs(tennis_game) == [2, 3], "the marker")
+    await by_sport.wait_for(lambda a: a.seqs(soccer_game) == [2, 3], "the marker")
+    assert {f["gameId"] for f in by_game.of_type("odds")} == {tennis_game}
+    assert {f["gameId"] for f in by_sport.of_type("odds")} == {soccer_game}
+
+    await by_game.send({"op": "unsubscribe", "games": [tennis_game]})
+    await by_game.send({"op": "ping", "id": "after-unsubscribe"})
+    await by_game.wait_for(lambda a: a.of_type("pong"), "the pong")
+    await publish_live(servers, [live(tennis_game, 4), live(soccer_game, 4)])
+    await by_sport.wait_for(lambda a: a.seqs(soccer_game) == [2, 3, 4], "the last update")
+    assert by_game.seqs(tennis_game) == [2, 3]
+
+
+async def test_resume_after_a_reconnect_replays_every_missed_update_once(
+        servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    (game_id,) = game_ids(1)
+    gateway = await start_gateway()
+    first = await connect(analysts, gateway.url)
+    await first.send({"op": "subscribe", "games": [game_id]})
+    await publish_live(servers, [live(game_id, seq) for seq in range(1, 6)])
+    await first.wait_for(lambda a: a.seqs(game_id) == [1, 2, 3, 4, 5], "seq 1..5")
+    await first.close()
+    await publish_live(servers, [live(game_id, seq) for seq in range(6, 11)])
+    await wait_until_async(_book_at(gateway.service, game_id, 10), timeout=30, what="the gateway to read 6..10")
+
+    again = await connect(analysts, gateway.url)
+    await again.send({"op": "subscribe", "games": [game_id], "since": {game_id: 5}})
+    await publish_live(servers, [live(game_id, seq) for seq in range(11, 14)])
+    await again.wait_for(lambda a: a.seqs(game_id)[-1:] == [13], "seq 13")
+    snapshot = again.of_type("snapshot")[0]
+    assert (snapshot["seq"], snapshot["recovered"], snapshot["markets"]) == (5, True, [])
+    assert again.seqs(game_id) == list(range(6, 14))
+    assert [f["type"] for f in again.frames][:2] == ["hello", "snapshot"]
+
+
+def _book_at(service: GatewayService, game_id: str, seq: int) -> Callable[[], Awaitable[bool]]:
+    async def reached() -> bool:
+        return service.book.entry(game_id).seq >= seq
+    return reached
+
+
+async def test_resume_across_a_gateway_restart_after_going_away(
+        servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    (game_id,) = game_ids(1)
+    first_gateway = await start_gateway()
+    analyst = await connect(analysts, first_gateway.url)
+    await analyst.send({"op": "subscribe", "games": [game_id]})
+    await publish_live(servers, [live(game_id, seq) for seq in range(1, 4)])
+    await analyst.wait_for(lambda a: a.seqs(game_id) == [1, 2, 3], "seq 1..3")
+    await first_gateway.stop()
+    assert await analyst.wait_closed() == 1001  # GOING_AWAY: reconnect and resume
+    await publish_live(servers, [live(game_id, seq) for seq in range(4, 9)])  # while no gateway runs
+
+    second_gateway = await start_gateway()  # warms its window from Kafka
+    resumed = await connect(analysts, second_gateway.url)
+    await resumed.send({"op": "subscribe", "games": [game_id], "since": {game_id: 3}})
+    await publish_live(servers, [live(game_id, 9)])
+    await resumed.wait_for(lambda a: a.seqs(game_id)[-1:] == [9], "seq 9")
+    assert resumed.of_type("snapshot")[0]["recovered"] is True
+    assert resumed.seqs(game_id) == [4, 5, 6, 7, 8, 9]
+
+
+async def test_beyond_the_replay_window_a_fresh_snapshot_says_not_recovered(
+        servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    (game_id,) = game_ids(1)
+    gateway = await start_gateway(REPLAY_MAX_PER_GAME="3")
+    await publish_live(servers, [live(game_id, seq, market=("spread", "total")[seq % 2]) for seq in range(1, 11)])
+    await wait_until_async(_book_at(gateway.service, game_id, 10), timeout=30, what="the gateway to read 1..10")
+    analyst = await connect(analysts, gateway.url)
+    await analyst.send({"op": "subscribe", "games": [game_id], "since": {game_id: 2}})
+    snapshot = (await analyst.wait_for(lambda a: a.of_type("snapshot"), "the snapshot"))[0]
+    assert (snapshot["seq"], snapshot["recovered"]) == (10, False)
+    assert sorted((m["market"], m["seq"]) for m in snapshot["markets"]) == [("spread", 10), ("total", 9)]
+    await publish_live(servers, [live(game_id, 11)])
+    await analyst.wait_for(lambda a: a.seqs(game_id) == [11], "seq 11 right after the snapshot")
+
+
+async def test_alerts_and_status_frames_reach_the_games_subscribers(
+        servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    (game_id,) = game_ids(1)
+    gateway = await start_gateway()
+    analyst = await connect(analysts, gateway.url)
+    await analyst.send({"op": "subscribe", "games": [game_id]})
+    await analyst.wait_for(lambda a: a.of_type("snapshot"), "the snapshot")
+    provider = f"p{uuid.uuid4().hex[:6]}"
+    alerts = [
+        Alert(kind="stale", game_id=game_id, message="quiet", at=T0, details={"cleared": False}),
+        Alert(kind="suspended", game_id=game_id, provider="acme", message="suspended", at=T0,
+              details={"market": "spread", "status": "suspended"}),
+        Alert(kind="provider_down", provider=provider, severity="critical", message="down", at=T0),
+    ]
+    await produce(servers.kafka_bootstrap, ODDS_ALERTS.name,
+                  [((a.game_id or a.provider or "").encode(), encode(a)) for a in alerts])
+    statuses = await analyst.wait_for(lambda a: len(a.of_type("status")) == 3 and a.of_type("status"),
+                                      "three status frames")
+    assert [a["kind"] for a in analyst.of_type("alert")] == ["stale", "suspended", "provider_down"]
+    assert statuses[0] | {"at": None} == {"type": "status", "gameId": game_id, "stale": True, "at": None}
+    assert (statuses[1]["market"], statuses[1]["marketStatus"]) == ("spread", "suspended")
+    assert (statuses[2]["provider"], statuses[2]["down"]) == (provider, True)
+
+
+# --- slow clients -----------------------------------------------------------------------------
+
+
+async def test_a_slow_client_is_conflated_then_closed_while_a_fast_one_gets_everything(
+        servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    games = game_ids(20)
+    gateway = await start_gateway(QUEUE_SOFT_LIMIT="300", QUEUE_HARD_LIMIT="1000", SOCKET_SEND_BUFFER_BYTES="65536")
+
+    def metric(name: str) -> float:
+        return gateway.service.metrics.registry.get_sample_value(name) or 0.0
+
+    fast = await connect(analysts, gateway.url)
+    url = URL(gateway.url)
+    slow = await StalledReader.connect(url.host, url.port, "/ws?client=slow")  # gets everything, reads nothing
+    try:
+        await fast.send({"op": "subscribe", "games": games})
+        await fast.wait_for(lambda a: len(a.of_type("snapshot")) == len(games), "the snapshots")
+        # Prices of 20 markets: past the soft limit the slow client's queue merges them.
+        updates = [live(g, seq) for seq in range(1, 151) for g in games]  # 3,000
+        await publish_live(servers, updates)
+        await fast.wait_for(lambda a: len(a.of_type("odds")) >= len(updates), "every update", timeout=120)
+        assert all(fast.seqs(g) == list(range(1, 151)) for g in games)
+        await wait_until_async(_async(lambda: metric("sportsfeed_gateway_conflated_total") > 0), timeout=30,
+                               what="the slow client's prices to be conflated")
+        assert metric("sportsfeed_gateway_slow_closes_total") == 0  # merged, not yet closed
+
+        # Alerts are never merged: they push the slow client's queue past the hard limit.
+        alerts = [Alert(kind="movement", game_id=games[n % len(games)], provider="acme", message=f"moved {n}",
+                        at=T0, details={"n": n}) for n in range(1200)]
+        await produce(servers.kafka_bootstrap, ODDS_ALERTS.name, [(a.game_id.encode(), encode(a)) for a in alerts])
+        await fast.wait_for(lambda a: len(a.of_type("alert")) == len(alerts), "every alert", timeout=120)
+        await wait_until_async(_async(lambda: metric("sportsfeed_gateway_slow_closes_total") == 1),
+                               timeout=60, what="the slow client to be closed")
+        assert fast.close_code is None and "conflated" not in str(fast.of_type("odds"))
+        async with asyncio.timeout(60):
+            code, received = await slow.read_until_close()  # what got through before the close, then the close
+        assert code == 4008 and len(received) < len(updates) + len(alerts)
+    finally:
+        slow.close()
+
+
+def _async(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def run() -> bool:
+        return check()
+    return run
+
+
+# --- bad input and refusals -------------------------------------------------------------------
+
+
+async def test_garbage_frames_get_error_frames_and_the_socket_stays_open(
+        start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    gateway = await start_gateway(MAX_CLIENT_FRAME_BYTES="1024", CLIENT_FRAMES_PER_SECOND="20")
+    analyst = await connect(analysts, gateway.url)
+    garbage: list[tuple[Any, str]] = [
+        ("not json at all", "bad_json"), ("[1, 2]", "bad_frame"), ({"op": "dance"}, "bad_frame"),
+        ({"op": "subscribe", "games": ["not-a-game"]}, "bad_frame"), ({"op": "subscribe", "extra": 1}, "bad_frame"),
+        ({"op": "subscribe", "since": {"game-1": -4}}, "bad_frame"), (b"\x00\x01binary", "bad_frame"),
+        ("x" * 2048, "too_large"), ("\ud7ff\u0000\u202e", "bad_json"),
+    ]
+    for frame, _ in garbage:
+        await analyst.send(frame)
+    errors = await analyst.wait_for(lambda a: len(a.of_type("error")) == len(garbage) and a.of_type("error"),
+                                    "an error frame per garbage frame")
+    assert [e["code"] for e in errors] == [code for _, code in garbage]
+    assert all(e["message"] for e in errors)
+    for n in range(60):  # a flood: past the per-second allowance it is refused, not obeyed
+        await analyst.send({"op": "ping", "id": n})
+    await analyst.wait_for(lambda a: any(e["code"] == "rate_limited" for e in a.of_type("error")), "rate_limited")
+    await analyst.wait_for(lambda a: a.of_type("pong"), "the pongs that were allowed")
+    assert analyst.close_code is None and not analyst.socket.closed
+
+
+async def test_a_bad_origin_and_a_bad_token_are_refused(start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    open_gateway = await start_gateway()
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(f"{open_gateway.url}/ws", origin="http://evil.example")
+        assert refused.value.status == 403
+    await connect(analysts, open_gateway.url, origin=ORIGIN)  # the dashboard's own origin is fine
+
+    secured = await start_gateway(AUTH_ENABLED="true", JWT_SECRET=JWT_SECRET)
+
+    def token(subject: str, secret: str = JWT_SECRET, expires_in: int = 60) -> str:
+        return jwt.encode({"sub": subject, "exp": int(time.time()) + expires_in}, secret, algorithm="HS256")
+
+    async with aiohttp.ClientSession() as session:
+        for query in ("client=desk-1", f"client=desk-1&token={token('desk-1', secret='wrong-secret-' * 3)}",
+                      f"client=desk-1&token={token('desk-1', expires_in=-10)}", "client=desk-1&token=garbage"):
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await session.ws_connect(f"{secured.url}/ws?{query}")
+            assert refused.value.status == 401, query
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(f"{secured.url}/ws?client=desk-2&token={token('desk-1')}")
+        assert refused.value.status == 403
+    await connect(analysts, secured.url, f"client=desk-1&token={token('desk-1')}")
+
+
+async def test_a_client_over_its_connection_limit_is_closed_with_4009(
+        start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    gateway = await start_gateway(MAX_CONNECTIONS_PER_CLIENT="2")
+    client = f"client=desk-{uuid.uuid4().hex[:6]}"
+    await connect(analysts, gateway.url, client)
+    second = await connect(analysts, gateway.url, client)
+    await wait_until_async(_registered(gateway, second), timeout=10, what="the registry to count both")
+    third = await Analyst.connect(gateway.url, client)
+    analysts.append(third)
+    assert await third.wait_closed() == 4009
+    assert third.of_type("error")[0]["code"] == "too_many_connections"
+
+
+def _registered(gateway: RunningGateway, analyst: Analyst) -> Callable[[], Awaitable[bool]]:
+    connection_id = analyst.of_type("hello")[0]["connectionId"]
+
+    async def listed() -> bool:
+        return connection_id in {c["connectionId"] for c in await admin_connections(gateway.url)}
+    return listed
+
+
+# --- the registry and operators ---------------------------------------------------------------
+
+
+async def admin_connections(url: str) -> list[dict[str, Any]]:
+    async with aiohttp.ClientSession() as session, session.get(
+            f"{url}/admin/connections", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as response:
+        assert response.status == 200, await response.text()
+        return (await response.json())["connections"]
+
+
+async def test_operators_list_message_and_close_connections_on_any_replica(
+        servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    east, west = await start_gateway(), await start_gateway()
+    on_east = await connect(analysts, east.url, "client=desk-east")
+    on_west = await connect(analysts, west.url, "client=desk-west")
+    await on_west.send({"op": "subscribe", "sports": ["soccer"]})
+    await wait_until_async(_registered(east, on_west), timeout=10, what="west's socket in the registry")
+    listed = {c["connectionId"]: c for c in await admin_connections(east.url)}
+    west_id = on_west.of_type("hello")[0]["connectionId"]
+    assert listed[west_id]["clientId"] == "desk-west" and listed[west_id]["pod"] == west.service.settings.pod_name
+    await wait_until_async(_subscriptions_listed(east.url, west_id), timeout=10, what="the subscription listed")
+
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{east.url}/admin/connections") as response:
+            assert response.status == 401
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        async with session.post(f"{east.url}/admin/connections/{west_id}/messages", headers=headers,
+                                json={"type": "notice", "message": "desk closes at six"}) as response:
+            assert response.status == 202
+        await on_west.wait_for(lambda a: a.of_type("notice"), "the operator's message, sent through east")
+        async with session.post(f"{east.url}/admin/connections/{west_id}/messages", headers=headers,
+                                data=b"{nope") as response:
+            assert response.status == 400
+        async with session.delete(f"{east.url}/admin/connections/nobody", headers=headers) as response:
+            assert response.status == 404
+        async with session.delete(f"{west.url}/admin/connections/{west_id}", headers=headers) as response:
+            assert response.status == 202
+    assert await on_west.wait_closed() == 4010
+    assert on_east.close_code is None
+
+
+def _subscriptions_listed(url: str, connection_id: str) -> Callable[[], Awaitable[bool]]:
+    async def listed() -> bool:
+        entries = {c["connectionId"]: c for c in await admin_connections(url)}
+        return entries.get(connection_id, {}).get("subscriptions", {}).get("sports") == ["soccer"]
+    return listed
+
+
+def spawn_gateway(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    with open(log, "ab") as output:
+        process = subprocess.Popen([sys.executable, "-m", "sportsfeed_push_gateway.main"],
+                                   env={**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port)},
+                                   stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the gateway exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        return http_ok(f"{url}/readyz")
+
+    wait_until(ready, timeout=60, what="the gateway process to be ready")
+    return process, url
+
+
+async def test_two_gateway_processes_serve_everything_and_a_killed_ones_entries_expire(
+        servers, analysts: list[Analyst], tmp_path: Path) -> None:
+    await create_topics(servers.kafka_bootstrap)
+    first, first_url = spawn_gateway(gateway_environment(servers, REGISTRY_TTL_SECONDS="3"), tmp_path / "a.log")
+    second, second_url = spawn_gateway(gateway_environment(servers, REGISTRY_TTL_SECONDS="3"), tmp_path / "b.log")
+    try:
+        on_first = [await connect(analysts, first_url) for _ in range(2)]
+        on_second = [await connect(analysts, second_url) for _ in range(2)]
+        games = game_ids(12)
+        await publish_live(servers, [live(g, seq) for seq in range(1, 4) for g in games])
+        for analyst in on_first + on_second:
+            await analyst.wait_for(lambda a: all(a.seqs(g) == [1, 2, 3] for g in games), "every update")
+
+        first_ids = {a.of_type("hello")[0]["connectionId"] for a in on_first}
+        await wait_until_async(_async_listed(second_url, first_ids, present=True), timeout=10,
+                               what="the first gateway's sockets in the registry")
+        first.kill()  # SIGKILL: no goodbye, no deregistration
+        first.wait()
+        await wait_until_async(_async_listed(second_url, first_ids, present=False), timeout=10,
+                               what="the killed gateway's entries to expire (TTL 3 s)")
+        second_ids = {a.of_type("hello")[0]["connectionId"] for a in on_second}
+        assert second_ids <= {c["connectionId"] for c in await admin_connections(second_url)}
+    finally:
+        first.kill()
+        first.wait()
+        stop_process(second)
+
+
+def _async_listed(url: str, ids: set[str], present: bool) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        listed = {c["connectionId"] for c in await admin_connections(url)}
+        return ids <= listed if present else not (ids & listed)
+    return check
