@@ -17,15 +17,19 @@ import subprocess
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import psutil
 import pytest
 from aiokafka import AIOKafkaConsumer
+from playwright.sync_api import expect, sync_playwright
 from sportsfeed_common.events import LiveUpdate, OddsUpdate, decode
 from sportsfeed_common.topics import ODDS_LIVE, ODDS_RAW
+from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKeys
 from sportsfeed_devstack.config import StackConfig, free_port
 from sportsfeed_devstack.processes import OWNER_ENV
 from sportsfeed_devstack.waiting import wait_until
@@ -112,7 +116,36 @@ async def first_frame_from(gateway: str, kind: str) -> dict:
     raise AssertionError(f"the socket closed before a {kind} frame")
 
 
-def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str]) -> None:
+def posted_update_appears_in_the_dashboard(gateway: str, ingest: str, state_dir: str, screenshot: Path) -> None:
+    """The analysts' view end to end: the dashboard in Debian's Chromium shows an update posted to ingest."""
+    game_id = f"game-e2e-{uuid.uuid4().hex[:8]}"
+    body = json.dumps({"updates": [{
+        "provider": "sim", "gameId": game_id, "market": "moneyline",
+        "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "homeOdds": 2.15, "awayOdds": 1.8, "oddsFormat": "decimal"}]}).encode()
+    key = LocalProviderKeys(Path(state_dir)).key_for(SIMULATED_PROVIDER)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{gateway}/")
+            expect(page.locator("#connection-state")).to_have_text("live", timeout=30_000)
+            request = urllib.request.Request(f"{ingest}/v1/odds", data=body, method="POST", headers={
+                "Content-Type": "application/json", "X-API-Key": key})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 202
+            expect(page.locator(f'tr[data-game="{game_id}"]')).to_have_count(1, timeout=30_000)
+            page.screenshot(path=str(screenshot), full_page=True)
+            print(f"dashboard screenshot: {screenshot}")
+        finally:
+            browser.close()
+
+
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str], tmp_path: Path) -> None:
     state = stack_env["SPORTSFEED_STATE_DIR"]
     up = run(stack_env, "up", "--detach")
     assert up.returncode == 0, up.stdout + up.stderr
@@ -155,6 +188,9 @@ def test_up_runs_the_platform_and_down_leaves_nothing(stack_env: dict[str, str])
         assert chart_library.status == 200
     pushed = asyncio.run(first_frame_from(gateway, "odds"))
     assert pushed["gameId"].startswith("game-sim-") and pushed["trace"]["pushedAt"] >= pushed["trace"]["processedAt"]
+    # ...and an update posted to ingest shows on the dashboard, in a real browser.
+    posted_update_appears_in_the_dashboard(gateway, ingest, state, tmp_path / "dashboard.png")
+    assert (tmp_path / "dashboard.png").stat().st_size > 10_000
     # A script written for the reference works unchanged (no API key, reference body).
     reference = subprocess.run(
         [str(REPO / ".venv" / "bin" / "sportsfeed-reference-feed"), ingest],
