@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from sportsfeed_common.topics import partition_counts
 from sportsfeed_devstack.applications import http_ok
 from sportsfeed_devstack.waiting import wait_until
 
@@ -49,13 +49,8 @@ async def caught_up_group(bootstrap: str, topics: list[str]) -> str:
     A service started with it handles only what the test produces from now on.
     """
     group = f"it-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
-    partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    counts = await partition_counts(bootstrap, topics)
+    partitions = [TopicPartition(topic, partition) for topic, count in counts.items() for partition in range(count)]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:

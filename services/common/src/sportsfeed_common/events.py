@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -102,6 +103,11 @@ def epoch_millis(moment: datetime) -> int:
     """Milliseconds since the Unix epoch, exact (integer arithmetic, no float rounding)."""
     elapsed = moment - _EPOCH
     return elapsed.days * 86_400_000 + elapsed.seconds * 1000 + elapsed.microseconds // 1000
+
+
+def now_millis() -> int:
+    """The wall clock in epoch milliseconds: the unit of every trace stamp."""
+    return time.time_ns() // 1_000_000
 
 
 def update_id(provider: str, game_id: str, market: str, ts: datetime) -> str:

@@ -103,6 +103,17 @@ async def create_topics(
         await admin.close()
 
 
+async def partition_counts(bootstrap_servers: str, names: list[str],
+                           client_kwargs: dict | None = None) -> dict[str, int]:
+    """How many partitions each topic has, as the broker describes it (0 for a topic it lacks)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **(client_kwargs or {}))
+    await admin.start()
+    try:
+        return await _partition_counts(admin, names)
+    finally:
+        await admin.close()
+
+
 async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
     if not names:
         return {}

@@ -14,8 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from sportsfeed_common.topics import GAMES, ODDS_ALERTS, ODDS_LIVE
+from sportsfeed_common.topics import GAMES, ODDS_ALERTS, ODDS_LIVE, partition_counts
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +61,12 @@ class LiveFeed:
             raise RuntimeError("warming the replay buffer from Kafka")
 
     async def _partitions(self, *topics: str) -> dict[str, list[TopicPartition]]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap_servers,
-                                    security_protocol=self._security_protocol)
-        await admin.start()
-        try:
-            described = await admin.describe_topics(list(topics))
-        finally:
-            await admin.close()
-        found = {t["topic"]: [TopicPartition(t["topic"], p["partition"]) for p in t["partitions"]]
-                 for t in described if t["partitions"]}
-        missing = [topic for topic in topics if topic not in found]
+        counts = await partition_counts(self._bootstrap_servers, list(topics),
+                                        {"security_protocol": self._security_protocol})
+        missing = [topic for topic in topics if not counts.get(topic)]
         if missing:
             raise RuntimeError(f"topics {missing} not found: run sportsfeed-admin first")
-        return {topic: sorted(found[topic]) for topic in topics}
+        return {topic: [TopicPartition(topic, partition) for partition in range(counts[topic])] for topic in topics}
 
     async def _assign_and_seek(self) -> dict[TopicPartition, int]:
         partitions = await self._partitions(ODDS_LIVE.name, ODDS_ALERTS.name, GAMES.name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from aiokafka import ConsumerRecord
 from sportsfeed_common.events import (
@@ -13,6 +12,7 @@ from sportsfeed_common.events import (
     LiveUpdate,
     decode,
     encode,
+    now_millis,
 )
 from sportsfeed_common.topics import GAMES, ODDS_ALERTS, ODDS_LIVE
 
@@ -22,10 +22,6 @@ from .hub import Hub
 from .metrics import GatewayMetrics
 
 log = logging.getLogger(__name__)
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class Gateway:
@@ -48,7 +44,7 @@ class Gateway:
 
     def _live(self, record: ConsumerRecord, live: bool) -> str:
         update = decode(record.value, LiveUpdate)
-        pushed_at = now_ms()
+        pushed_at = now_millis()
         update.trace.pushed_at = pushed_at
         frame = odds_frame(encode(update))
         if not self.book.record(update, frame):

@@ -19,12 +19,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
+from sportsfeed_common.events import now_millis
 from sportsfeed_common.logs import ThrottledLog
 
 from .hub import Connection, Hub
@@ -52,10 +52,6 @@ def pod_channel(pod: str) -> str:
     return f"{PREFIX}pod:{pod}"
 
 
-def epoch_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class Registry:
     def __init__(self, url: str, pod: str, ttl_seconds: float, hub: Hub,
                  on_command: Callable[[Command], Awaitable[None]], on_error: Callable[[], None]) -> None:
@@ -78,15 +74,12 @@ class Registry:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._redis.aclose()
 
-    async def check_ready(self) -> None:
-        """Informational: the gateway delivers without Redis, so this never makes it unready."""
-
     # --- entries ----------------------------------------------------------------------------
 
     async def connections_of(self, client_id: str) -> int | None:
         """Live connections of ``client_id`` across replicas; None when Redis does not answer."""
         try:
-            return int(await self._redis.zcount(client_key(client_id), epoch_ms(), "+inf"))
+            return int(await self._redis.zcount(client_key(client_id), now_millis(), "+inf"))
         except RedisError as error:
             self._failed("count", error)
             return None
@@ -107,7 +100,7 @@ class Registry:
     async def _write(self, connections: list[Connection]) -> None:
         if not connections:
             return
-        now = epoch_ms()
+        now = now_millis()
         expires = now + self._ttl_ms
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
@@ -132,7 +125,7 @@ class Registry:
             await self._write(list(self._hub))
 
     async def all_connections(self) -> list[dict[str, Any]]:
-        now = epoch_ms()
+        now = now_millis()
         ids = await self._redis.zrangebyscore(CONNECTIONS, now, "+inf")
         async with self._redis.pipeline(transaction=False) as pipe:
             for connection_id in ids:

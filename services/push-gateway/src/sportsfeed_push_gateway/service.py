@@ -34,6 +34,7 @@ class GatewayService:
                              settings.replay_window_seconds, self.gateway.handle, self._after_fetch)
         self.registry = Registry(settings.redis_url, settings.pod_name, settings.registry_ttl_seconds, self.hub,
                                  self.run_command, metrics.registry_errors.inc)
+        self.allowed_origins = settings.origins()
         self.tokens = (TokenVerifier(settings.jwt_secret, settings.jwt_audience)
                        if settings.auth_enabled and settings.jwt_secret is not None else None)
         self._background: set[asyncio.Task[Any]] = set()

@@ -14,6 +14,7 @@ import uuid
 from socket import SO_SNDBUF, SOL_SOCKET
 
 from aiohttp import WSMsgType, web
+from sportsfeed_common.events import now_millis
 from sportsfeed_common.http import json_error
 
 from .auth import Refused, check_origin
@@ -27,7 +28,6 @@ from .frames import (
     hello_frame,
     pong_frame,
 )
-from .gateway import now_ms
 from .hub import CLOSE_TOO_MANY_CONNECTIONS, Connection, write_frames
 from .outbox import Outbox
 from .service import GATEWAY_SERVICE, GatewayService
@@ -64,7 +64,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     settings = service.settings
     requested_client = request.query.get("client")
     try:
-        check_origin(request.headers.get("Origin"), settings.origins())
+        check_origin(request.headers.get("Origin"), service.allowed_origins)
         client_id = (service.tokens.client_id(request.query.get("token"), requested_client)
                      if service.tokens is not None else requested_client or "client")
     except Refused as refusal:
@@ -83,7 +83,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     connection = Connection(id=uuid.uuid4().hex, client_id=client_id, socket=socket,
                             outbox=Outbox(settings.queue_soft_limit, settings.queue_hard_limit,
                                           service.metrics.conflated.inc),
-                            connected_at_ms=now_ms())
+                            connected_at_ms=now_millis())
     if await service.too_many_connections(client_id):
         service.metrics.refused.labels("too_many_connections").inc()
         await socket.send_str(error_frame("too_many_connections", (
@@ -102,7 +102,7 @@ def limit_kernel_buffering(request: web.Request, send_buffer_bytes: int) -> None
 
 async def serve(service: GatewayService, connection: Connection) -> None:
     socket = connection.socket
-    connection.outbox.put(hello_frame(connection.id, now_ms(), service.settings.stream_epoch,
+    connection.outbox.put(hello_frame(connection.id, now_millis(), service.settings.stream_epoch,
                                       service.settings.replay_window_seconds))
     service.connected(connection)
     writer = asyncio.create_task(write_frames(connection), name=f"writer-{connection.id}")

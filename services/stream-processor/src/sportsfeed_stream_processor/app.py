@@ -23,9 +23,10 @@ from typing import Any, NoReturn, Protocol
 
 import aioboto3
 import faust
+from faust.types import TP
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.batch_writer import BatchWriter
-from sportsfeed_common.events import Alert, Game, encode
+from sportsfeed_common.events import Alert, Game, encode, now_millis
 from sportsfeed_common.faust_worker import AiohttpServer, ConsumerLag
 from sportsfeed_common.topics import (
     ODDS_ALERTS,
@@ -44,7 +45,7 @@ from .metrics import ProcessorMetrics
 from .placement import partition_of
 from .positions import InputPositions, position_key
 from .pricing import MovementThresholds
-from .processor import BatchResult, OddsProcessor, wall_clock_ms
+from .processor import BatchResult, OddsProcessor
 from .sequencing import encode_state
 from .series_writer import SeriesWriter
 from .settings import ProcessorSettings
@@ -74,7 +75,7 @@ async def ensure_changelog_topics(settings: ProcessorSettings) -> None:
 
 
 def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = None,
-               clock: Callable[[], int] = wall_clock_ms, outputs: Outputs | None = None,
+               clock: Callable[[], int] = now_millis, outputs: Outputs | None = None,
                loop: asyncio.AbstractEventLoop | None = None) -> faust.App:
     """The worker's faust app. Tests replace ``clock`` (epoch ms) and ``outputs``, and give their ``loop``."""
     metrics = metrics or ProcessorMetrics()
@@ -133,7 +134,7 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     series = SeriesWriters()
     lag = ConsumerLag(metrics.consumer_lag)
 
-    async def store_states(result: BatchResult, events: list[faust.EventT]) -> None:
+    async def store_states(result: BatchResult, offsets: list[tuple[int, int]]) -> None:
         """Store the batch's game states and input positions, and wait until Kafka has them.
 
         Only then may the events be acked.
@@ -148,17 +149,17 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
         for game_key, (partition, state) in result.states.items():
             game_states.data[game_key] = value = encode_state(state)
             records.append(ChangelogRecord(game_states, game_key, value, partition))
-        for partition, offset in positions.advanced(offsets_of(events)).items():
+        for partition, offset in positions.advanced(offsets).items():
             input_positions.data[key := position_key(partition)] = value = str(offset).encode()
             records.append(ChangelogRecord(input_positions, key, value, partition))
         await outputs.store(records)
 
-    async def restart_if_input_skipped(events: list[faust.EventT]) -> None:
+    async def restart_if_input_skipped(offsets: list[tuple[int, int]]) -> None:
         """Restart the worker if faust skipped input (see positions.py); accept only what retention deleted."""
-        skip = positions.first_skip(offsets_of(events))
+        skip = positions.first_skip(offsets)
         if skip is None:
             return
-        tp = next(e.message.tp for e in events if e.message.partition == skip.partition)
+        tp = TP(ODDS_STORED.name, skip.partition)
         earliest = (await app.consumer.earliest_offsets(tp)).get(tp)
         if earliest is not None and earliest >= skip.received:
             metrics.expired_unprocessed.inc(skip.received - skip.expected)
@@ -172,11 +173,12 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     async def sequence_updates(stream: faust.StreamT) -> None:
         async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
             metrics.batch_messages.observe(len(events))
-            await restart_if_input_skipped(events)
+            offsets = [(e.message.partition, e.message.offset) for e in events]
+            await restart_if_input_skipped(offsets)
             result = processor.process([(e.message.partition, e.key, e.value) for e in events])
             # Published and acknowledged first, stored second: see processor.py.
             await outputs.publish(result)
-            await store_states(result, events)
+            await store_states(result, offsets)
             series.changed(result)
             metrics.processed.labels("live").inc(len(result.live))
             metrics.processed.labels("not_new").inc(result.not_new)
@@ -239,10 +241,6 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     app.runtime = Runtime(processor, stale_games, provider_health, check_feed_health,  # type: ignore[attr-defined]
                           sequence_updates, watch_providers)
     return app
-
-
-def offsets_of(events: list[faust.EventT]) -> list[tuple[int, int]]:
-    return [(e.message.partition, e.message.offset) for e in events]
 
 
 def restart_worker(reason: str) -> NoReturn:

@@ -65,9 +65,12 @@ class InputPositions:
 
     def advanced(self, events: Iterable[tuple[int, int]]) -> dict[int, int]:
         """The new position of every partition the events moved forward."""
-        moved: dict[int, int] = {}
+        after_last: dict[int, int] = {}
         for partition, offset in events:
-            current = moved.get(partition, self.next_offset(partition))
-            if current is None or offset + 1 > current:
-                moved[partition] = offset + 1
+            after_last[partition] = max(after_last.get(partition, 0), offset + 1)
+        moved = {}
+        for partition, position in after_last.items():  # one table read per partition, not per event
+            current = self.next_offset(partition)
+            if current is None or position > current:
+                moved[partition] = position
         return moved

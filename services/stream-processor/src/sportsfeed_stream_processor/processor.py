@@ -15,12 +15,18 @@ different updates.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from sportsfeed_common.events import Alert, InvalidEvent, LiveUpdate, OddsUpdate, decode
+from sportsfeed_common.events import (
+    Alert,
+    InvalidEvent,
+    LiveUpdate,
+    OddsUpdate,
+    decode,
+    now_millis,
+)
 
 from .alerts import StaleGames, movement_alert, status_alert
 from .pricing import MovementThresholds
@@ -30,8 +36,6 @@ from .series import fold_series
 Clock = Callable[[], int]  # epoch milliseconds
 
 
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass
@@ -64,7 +68,7 @@ class OddsProcessor:
         sport_of: Callable[[str], str | None],
         stale_games: StaleGames,
         horizon_minutes: int,
-        clock: Clock = wall_clock_ms,
+        clock: Clock = now_millis,
     ) -> None:
         self._game_states = game_states
         self._thresholds = thresholds
