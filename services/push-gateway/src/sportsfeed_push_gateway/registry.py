@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 from sportsfeed_common.events import now_millis
 from sportsfeed_common.logs import ThrottledLog
@@ -55,8 +57,11 @@ def pod_channel(pod: str) -> str:
 class Registry:
     def __init__(self, url: str, pod: str, ttl_seconds: float, hub: Hub,
                  on_command: Callable[[Command], Awaitable[None]], on_error: Callable[[], None]) -> None:
+        # One retry: after Redis restarts, the first command on each pooled connection finds it
+        # closed, and a fresh connection answers at once. More would stall upgrades in an outage.
         self._redis = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                                           retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=1))
         self._pod = pod
         self._ttl_ms = int(ttl_seconds * 1000)
         self._hub = hub
