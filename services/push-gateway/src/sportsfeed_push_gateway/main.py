@@ -23,7 +23,7 @@ def main() -> None:
         sys.exit(f"sportsfeed-push-gateway: configuration error: {error}")
     configure_logging("push-gateway", settings.log_level)
     uvloop.install()
-    web.run_app(create_app(settings), host=settings.host, port=settings.port,
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, backlog=settings.listen_backlog,
                 shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS, access_log=None, print=None)
 
 

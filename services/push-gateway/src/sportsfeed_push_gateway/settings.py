@@ -38,6 +38,10 @@ class GatewaySettings(CommonSettings, kw_only=True):
     # stalled client for thousands of frames before the queue above ever sees it.
     socket_send_buffer_bytes: Annotated[int, msgspec.Meta(ge=4096, le=16_777_216)] = 262_144
     max_connections_per_client: Count = 20
+    # Pending connections the kernel queues for accept. A restart's reconnect storm arrives at once;
+    # at aiohttp's default of 128 most of it is dropped and retried by TCP a second later. The
+    # kernel caps it at net.core.somaxconn.
+    listen_backlog: Annotated[int, msgspec.Meta(ge=1, le=65_535)] = 4_096
     # Client frames larger than this are refused with an error frame.
     max_client_frame_bytes: Annotated[int, msgspec.Meta(ge=256, le=1_048_576)] = 16_384
     # Client frames per second a socket may send before getting rate_limited errors.

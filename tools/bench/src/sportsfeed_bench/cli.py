@@ -1,4 +1,4 @@
-"""``sportsfeed-bench ingest|writer|persistence|processor``: start a private local stack, measure, print the table, stop it."""
+"""``sportsfeed-bench ingest|writer|persistence|processor|gateway``: start a private local stack, measure, print the table, stop it."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import tempfile
 from dataclasses import replace
@@ -20,6 +21,7 @@ from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKe
 from sportsfeed_devstack.config import StackConfig, StackError, free_port
 from sportsfeed_devstack.stack import Stack
 
+from .gateway import bench_gateway
 from .ingest import Measurement, ingest_load, raw_librdkafka_producer, raw_producer
 from .persistence import BenchFailure, bench_persistence
 from .processor import bench_processor
@@ -37,6 +39,7 @@ STACK_SERVERS = {
     "writer": frozenset({"dynamodb"}),
     "persistence": frozenset({"kafka", "dynamodb", "persistence"}),
     "processor": frozenset({"kafka", "dynamodb", "stream-processor"}),
+    "gateway": frozenset({"kafka", "dynamodb", "redis", "push-gateway"}),
 }
 
 
@@ -47,6 +50,7 @@ def private_stack(state_dir: Path, servers: frozenset[str]) -> Stack:
         state_dir=state_dir,
         kafka_port=free_port(), kafka_controller_port=free_port(), dynamodb_port=free_port(),
         redis_port=free_port(), ingest_port=free_port(), persistence_port=free_port(), processor_port=free_port(),
+        gateway_port=free_port(),
         ingest_rate_limits="*=10000000/second",
         ingest_workers=os.cpu_count() or 1,
     )
@@ -119,7 +123,7 @@ async def bench_writer(stack: Stack, args: argparse.Namespace) -> dict:
 
 
 BENCHES = {"ingest": bench_ingest, "writer": bench_writer, "persistence": bench_persistence,
-           "processor": bench_processor}
+           "processor": bench_processor, "gateway": bench_gateway}
 
 
 def add_round_options(command: argparse.ArgumentParser) -> None:
@@ -128,6 +132,20 @@ def add_round_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
     command.add_argument("--warmup", type=int, default=1_000, help="updates of the warm-up round (default 1,000)")
     command.add_argument("--json", type=Path, help="also write the results here")
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("every count must be at least 1")
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +167,26 @@ def main(argv: list[str] | None = None) -> int:
         "persistence", help="the persistence worker end to end (Kafka in and out) next to a raw BatchWriteItem loop"))
     add_round_options(commands.add_parser(
         "processor", help="the stream processor, odds.stored -> odds.live, next to a raw aiokafka pipe"))
+    gateway = commands.add_parser(
+        "gateway", help="push gateway frames delivered/s, memory per connection and a reconnect storm, "
+                        "next to a bare aiohttp fan-out")
+    gateway.add_argument("--clients", type=_counts, default=[1_000, 10_000],
+                         help="analysts per delivery measurement, comma-separated (default 1000,10000)")
+    gateway.add_argument("--frames", type=int, default=400_000,
+                         help="frames per burst in all: updates per burst are this over the analysts (default 400,000)")
+    gateway.add_argument("--updates", type=int, default=200,
+                         help="at most this many updates per burst, over 20 games; under QUEUE_SOFT_LIMIT (default 200)")
+    gateway.add_argument("--rounds", type=int, default=3, help="bursts per measurement; medians are reported")
+    gateway.add_argument("--reconnect-clients", type=int, default=5_000,
+                         help="analysts in the reconnect storm (default 5,000)")
+    gateway.add_argument("--missed", type=int, default=5,
+                         help="updates per game published while the gateway is down (default 5)")
+    gateway.add_argument("--client-processes", type=int, default=2,
+                         help="worker processes the analysts are spread over (default 2)")
+    gateway.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
+    # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so the private stack is stopped, not left behind.
+    signal.signal(signal.SIGTERM, _interrupted)
     if args.command == "ingest":
         ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="sportsfeed-bench-") as state:

@@ -1,0 +1,65 @@
+"""The gateway benchmark's analysts count what they receive: gaps, duplicates, conflation, resumes."""
+
+from __future__ import annotations
+
+import json
+
+from sportsfeed_bench.analysts import BenchAnalyst
+
+
+class Worker:
+    def __init__(self) -> None:
+        self.done = 0
+
+    def analyst_done(self) -> None:
+        self.done += 1
+
+
+def analyst() -> tuple[BenchAnalyst, Worker]:
+    worker = Worker()
+    return BenchAnalyst(worker, "client-1", ["game-a"]), worker  # type: ignore[arg-type]
+
+
+def odds(seq: int, game: str = "game-a", conflated: int | None = None) -> str:
+    frame = {"type": "odds", "gameId": game, "seq": seq, "homeOdds": -110}
+    if conflated is not None:
+        frame["conflated"] = conflated
+    return json.dumps(frame)
+
+
+def test_seqs_in_order_are_clean_and_a_skipped_or_repeated_seq_is_counted() -> None:
+    subject, _ = analyst()
+    for seq in (1, 2, 3, 5, 5, 4):
+        subject.on_frame(odds(seq))
+    assert (subject.tally.frames, subject.tally.gaps, subject.tally.duplicates) == (6, 1, 2)
+
+
+def test_a_conflated_frame_accounts_for_the_updates_it_stands_for() -> None:
+    subject, _ = analyst()
+    subject.on_frame(odds(1))
+    subject.on_frame(odds(4, conflated=3))  # stands for 2, 3 and 4
+    assert (subject.tally.gaps, subject.tally.conflated) == (0, 2)
+
+
+def test_a_resume_answered_with_a_fresh_snapshot_counts_as_not_recovered() -> None:
+    subject, _ = analyst()
+    subject.on_frame(json.dumps({"type": "snapshot", "gameId": "game-a", "seq": 0, "recovered": False}))
+    subject.on_frame(odds(1))
+    subject.on_frame(json.dumps({"type": "snapshot", "gameId": "game-a", "seq": 1, "recovered": True}))
+    assert subject.tally.not_recovered == 0
+    subject.on_frame(json.dumps({"type": "snapshot", "gameId": "game-a", "seq": 9, "recovered": False}))
+    subject.on_frame(odds(10))
+    assert (subject.tally.not_recovered, subject.tally.gaps) == (1, 0)
+
+
+def test_an_analyst_is_done_once_it_has_every_target_seq_over_enough_connections() -> None:
+    subject, worker = analyst()
+    subject.on_frame(json.dumps({"type": "hello", "connectionId": "c1"}))
+    subject.expect({"game-a": 2}, min_connections=2)
+    subject.on_frame(odds(1))
+    subject.on_frame(odds(2))
+    assert worker.done == 0  # has the seqs, but has not reconnected yet
+    subject.on_frame(json.dumps({"type": "hello", "connectionId": "c2"}))
+    assert worker.done == 1
+    subject.on_frame(odds(3))
+    assert worker.done == 1  # counted once

@@ -1,0 +1,300 @@
+"""Analysts for the gateway benchmark: thousands of WebSockets, spread over worker processes.
+
+The parent (:class:`AnalystProcesses`) sends each worker commands over a pipe. A worker runs
+its share of analysts on one event loop and answers each command when it is done, with
+progress messages in between. An analyst counts the ``odds`` frames it gets, checks each
+game's seqs for gaps and duplicates, and when its socket closes it reconnects and resumes
+with ``since``, as the dashboard does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import random
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+import aiohttp
+import msgspec
+
+CONNECT_CONCURRENCY = 200  # handshakes in flight per worker while a benchmark sets up
+RETRY_SECONDS = (0.05, 0.25)  # a reconnecting client's jittered pause after a refused attempt
+PROGRESS_SECONDS = 1.0
+PROGRESS_PRINT_SECONDS = 5.0
+STALL_SECONDS = 30.0  # no frame and no analyst done for this long: the wait has failed
+
+
+class Stalled(RuntimeError):
+    """Analysts stopped getting what they wait for; the message says how far they got."""
+
+
+class Frame(msgspec.Struct):
+    """The fields of a gateway frame an analyst here looks at."""
+
+    type: str
+    gameId: str | None = None  # noqa: N815 (the wire's name)
+    seq: int | None = None
+    recovered: bool | None = None
+    conflated: int | None = None
+
+
+_decode_frame = msgspec.json.Decoder(Frame).decode
+
+
+class Tally(msgspec.Struct):
+    """What a worker's analysts received, summed."""
+
+    frames: int = 0  # odds frames
+    gaps: int = 0  # seqs never received (conflated ones excepted)
+    duplicates: int = 0
+    conflated: int = 0  # updates merged into frames by a slow client's queue
+    not_recovered: int = 0  # resumes that got a fresh snapshot instead of the missed updates
+    connections: int = 0  # hellos: first connections and reconnections
+    failed_connects: int = 0
+
+
+class BenchAnalyst:
+    def __init__(self, worker: Worker, client_id: str, games: list[str] | None) -> None:
+        self.worker = worker
+        self.client_id = client_id
+        self.games = games  # None: no subscribe, every update (the reference's behaviour)
+        self.last_seq: dict[str, int] = {}
+        self.tally = Tally()
+        self.target: dict[str, int] = {}
+        self.pending: set[str] = set()
+        self.min_connections = 0
+        self.done = True
+
+    async def run(self, url: str, gate: asyncio.Semaphore) -> None:
+        while not self.worker.closing:
+            try:
+                if self.tally.connections == 0:
+                    async with gate:
+                        socket = await self._connect(url)
+                else:
+                    socket = await self._connect(url)
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                self.tally.failed_connects += 1
+                await asyncio.sleep(random.uniform(*RETRY_SECONDS))  # a client's backoff, not a wait
+                continue
+            self.worker.sockets.add(socket)
+            try:
+                if self.games is not None:
+                    since = {game: self.last_seq[game] for game in self.games if game in self.last_seq}
+                    await socket.send_str(json.dumps({"op": "subscribe", "games": self.games, "since": since}))
+                async for message in socket:
+                    if message.type == aiohttp.WSMsgType.TEXT:
+                        self.on_frame(message.data)
+            except (aiohttp.ClientError, OSError):
+                pass  # the connection broke: reconnect
+            finally:
+                self.worker.sockets.discard(socket)
+
+    async def _connect(self, url: str) -> aiohttp.ClientWebSocketResponse:
+        return await self.worker.session.ws_connect(f"{url}/ws?client={self.client_id}", autoping=True,
+                                                    max_msg_size=0)
+
+    def on_frame(self, data: str) -> None:
+        frame = _decode_frame(data)
+        if frame.type == "odds" and frame.gameId is not None and frame.seq is not None:
+            self.tally.frames += 1
+            last = self.last_seq.get(frame.gameId, 0)
+            if frame.seq <= last:
+                self.tally.duplicates += 1
+                return
+            merged = (frame.conflated or 1) - 1
+            self.tally.conflated += merged
+            self.tally.gaps += max(0, frame.seq - last - 1 - merged)
+            self.last_seq[frame.gameId] = frame.seq
+            if frame.gameId in self.pending and frame.seq >= self.target[frame.gameId]:
+                self.pending.discard(frame.gameId)
+                self._check()
+        elif frame.type == "hello":
+            self.tally.connections += 1
+            self._check()
+        elif frame.type == "snapshot" and frame.gameId is not None and frame.seq is not None:
+            if not frame.recovered:
+                if frame.gameId in self.last_seq:
+                    self.tally.not_recovered += 1
+                self.last_seq[frame.gameId] = frame.seq
+
+    def expect(self, target: dict[str, int], min_connections: int) -> None:
+        self.target = target
+        self.pending = {game for game, seq in target.items() if self.last_seq.get(game, 0) < seq}
+        self.min_connections = min_connections
+        self.done = False
+        self._check()
+
+    def _check(self) -> None:
+        if not self.done and not self.pending and self.tally.connections >= self.min_connections:
+            self.done = True
+            self.worker.analyst_done()
+
+
+class Worker:
+    """One process's analysts and the command loop that drives them."""
+
+    def __init__(self, pipe: Connection) -> None:
+        self.pipe = pipe
+        self.analysts: list[BenchAnalyst] = []
+        self.sockets: set[aiohttp.ClientWebSocketResponse] = set()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.closing = False
+        self.done_count = 0
+        self.last_done_at = 0.0
+        self.all_done = asyncio.Event()
+
+    async def serve(self) -> None:
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        commands: dict[str, Callable[..., Any]] = {
+            "connect": self.connect, "expect": self.expect, "tally": self.tally, "close": self.close}
+        while True:
+            command = await asyncio.to_thread(self.pipe.recv)
+            name = command.pop("op")
+            self.pipe.send({"reply": await commands[name](**command)})
+            if name == "close":
+                return
+
+    async def connect(self, url: str, client_ids: list[str], games: list[str] | None) -> dict[str, Any]:
+        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        fresh = [BenchAnalyst(self, client_id, games) for client_id in client_ids]
+        self.analysts.extend(fresh)
+        self.tasks.extend(asyncio.create_task(analyst.run(url, gate)) for analyst in fresh)
+        return await self._wait(fresh, {}, min_connections=1)
+
+    async def expect(self, target: dict[str, int], min_connections: int) -> dict[str, Any]:
+        return await self._wait(self.analysts, target, min_connections)
+
+    async def _wait(self, analysts: list[BenchAnalyst], target: dict[str, int], min_connections: int) -> dict:
+        """Until every one of ``analysts`` has ``target``'s seqs over at least ``min_connections``
+        connections; when the last got there (epoch seconds)."""
+        self.done_count, self.last_done_at = 0, 0.0
+        frames_before = self._frames()
+        self.all_done.clear()
+        self._watching = len(analysts)
+        for analyst in analysts:
+            analyst.expect(target, min_connections)
+        last_change, last_state = time.monotonic(), (0, 0)
+        while not self.all_done.is_set():
+            try:
+                await asyncio.wait_for(self.all_done.wait(), PROGRESS_SECONDS)
+            except TimeoutError:
+                state = (self.done_count, self._frames() - frames_before)
+                if state != last_state:
+                    last_change, last_state = time.monotonic(), state
+                elif time.monotonic() - last_change > STALL_SECONDS:
+                    tally = await self.tally()
+                    return {"stalled": f"{state[0]:,} of {len(analysts):,} analysts got there and nothing has "
+                                       f"arrived for {STALL_SECONDS:.0f} s; connections {tally['connections']:,} "
+                                       f"(more than one per analyst: sockets were closed), failed connects "
+                                       f"{tally['failed_connects']:,}"}
+                self.pipe.send({"progress": state[0], "frames": state[1]})
+        return {"done_at": self.last_done_at, "count": len(analysts)}
+
+    def _frames(self) -> int:
+        return sum(analyst.tally.frames for analyst in self.analysts)
+
+    def analyst_done(self) -> None:
+        self.done_count += 1
+        self.last_done_at = time.time()
+        if self.done_count >= self._watching:
+            self.all_done.set()
+
+    async def tally(self) -> dict[str, int]:
+        total = Tally()
+        for analyst in self.analysts:
+            for field in Tally.__struct_fields__:
+                setattr(total, field, getattr(total, field) + getattr(analyst.tally, field))
+        return msgspec.structs.asdict(total)
+
+    async def close(self) -> dict[str, int]:
+        self.closing = True
+        await asyncio.gather(*(socket.close() for socket in list(self.sockets)), return_exceptions=True)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.session.close()
+        return {"closed": len(self.analysts)}
+
+
+def _worker_main(pipe: Connection) -> None:
+    asyncio.run(Worker(pipe).serve())
+
+
+class AnalystProcesses:
+    """Worker processes of analysts, driven together; each command returns every worker's answer."""
+
+    def __init__(self, processes: int, label: str) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._label = label
+        self._pipes: list[Connection] = []
+        self._processes = []
+        for _ in range(processes):
+            parent, child = context.Pipe()
+            process = context.Process(target=_worker_main, args=(child,), daemon=True)
+            process.start()
+            self._pipes.append(parent)
+            self._processes.append(process)
+        self.count = 0
+
+    async def connect(self, url: str, count: int, games: list[str] | None, prefix: str) -> float:
+        """Open ``count`` sockets (client ids ``<prefix>-<n>``); the seconds until every hello arrived."""
+        started = time.time()
+        shares = [list(range(number, count, len(self._pipes))) for number in range(len(self._pipes))]
+        self.count += count
+        answers = await self._all([
+            {"op": "connect", "url": url, "client_ids": [f"{prefix}-{n}" for n in share], "games": games}
+            for share in shares], what="connected")
+        return max(answer["done_at"] for answer in answers) - started
+
+    async def expect(self, target: dict[str, int], min_connections: int, what: str, frames: int = 0) -> float:
+        """Wait until every analyst has ``target``'s seqs; when the last one got there (epoch seconds).
+        ``frames``: how many odds frames that takes in all, for the progress lines."""
+        answers = await self._all([{"op": "expect", "target": target, "min_connections": min_connections}]
+                                  * len(self._pipes), what=what, frames=frames)
+        return max(answer["done_at"] for answer in answers)
+
+    async def tally(self) -> Tally:
+        total = Tally()
+        for answer in await self._all([{"op": "tally"}] * len(self._pipes), what=""):
+            for field, value in answer.items():
+                setattr(total, field, getattr(total, field) + value)
+        return total
+
+    async def close(self) -> None:
+        await self._all([{"op": "close"}] * len(self._pipes), what="")
+        for process in self._processes:
+            process.join(timeout=10)
+        self.count = 0
+
+    def terminate(self) -> None:
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+
+    async def _all(self, commands: list[dict[str, Any]], what: str, frames: int = 0) -> list[Any]:
+        progress = [0] * len(self._pipes)
+        received = [0] * len(self._pipes)
+        expected = f" of {frames:,}" if frames else ""
+        printed = time.monotonic()
+
+        async def answer(number: int) -> Any:
+            nonlocal printed
+            self._pipes[number].send(dict(commands[number]))
+            while True:
+                message = await asyncio.to_thread(self._pipes[number].recv)
+                if "reply" in message:
+                    if isinstance(message["reply"], dict) and "stalled" in message["reply"]:
+                        raise Stalled(f"{self._label}: {message['reply']['stalled']}")
+                    return message["reply"]
+                progress[number], received[number] = message["progress"], message["frames"]
+                if what and time.monotonic() - printed >= PROGRESS_PRINT_SECONDS:
+                    printed = time.monotonic()
+                    print(f"    {self._label}: {sum(progress):,} of {self.count:,} analysts {what} "
+                          f"({sum(received):,}{expected} odds frames received)", flush=True)
+
+        return list(await asyncio.gather(*(answer(n) for n in range(len(self._pipes)))))

@@ -1,0 +1,388 @@
+"""Push gateway: messages delivered per second to 1,000 and 10,000 analysts on one gateway process,
+memory per connection, and a 5,000-analyst reconnect storm after a restart; each next to the
+fan-out baseline (``fanout_baseline``: a bare aiohttp broadcaster) measured in the same run.
+
+A delivery round produces a burst of LiveUpdates to ``odds.live``, as the stream processor
+does, over fresh games, and is timed from the first send until the last analyst has every one
+of them; it is checked too: every analyst got every seq of every game, once. The burst stays
+below the gateway's soft queue limit, so what is measured is fan-out, not conflation.
+
+The reconnect storm: 5,000 analysts subscribed to the round's games are told GOING_AWAY by a
+gateway shutting down; more updates are published while it is down; it restarts (warming its
+window from Kafka) and every analyst reconnects with jittered retries and resumes with
+``since``. Timed from the shutdown until the last analyst has every missed update, with no gap,
+no duplicate and no fresh snapshot in place of a replay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import msgspec
+import psutil
+from sportsfeed_common.events import (
+    ImpliedProbabilities,
+    LiveUpdate,
+    Trace,
+    encode,
+    now_millis,
+)
+from sportsfeed_common.topics import ODDS_LIVE
+from sportsfeed_devstack.applications import http_ok
+from sportsfeed_devstack.config import free_port
+from sportsfeed_devstack.processes import STOP_TIMEOUT_SECONDS
+from sportsfeed_devstack.stack import Stack
+from sportsfeed_devstack.waiting import wait_until, wait_until_async
+from sportsfeed_push_gateway.settings import GatewaySettings
+
+from .analysts import AnalystProcesses, Stalled, Tally
+from .ingest import Measurement
+from .persistence import BenchFailure
+from .processor import produce
+from .report import machine, median
+
+GAMES_PER_ROUND = 20
+LISTEN_BACKLOG = next(field.default for field in msgspec.structs.fields(GatewaySettings)
+                      if field.name == "listen_backlog")  # the baseline listens like the gateway
+READY_SECONDS = 120.0
+GATEWAY = "push-gateway"
+
+
+@dataclass
+class Burst:
+    """One round's LiveUpdates: ``per_game`` seqs on each of ``GAMES_PER_ROUND`` fresh games."""
+
+    games: list[str]
+    first_seq: int
+    last_seq: int
+
+    @classmethod
+    def fresh(cls, updates: int) -> Burst:
+        run = uuid.uuid4().hex[:8]
+        per_game = max(1, updates // GAMES_PER_ROUND)
+        return cls([f"game-gwbench-{run}-{n}" for n in range(GAMES_PER_ROUND)], 1, per_game)
+
+    def next(self, per_game: int) -> Burst:
+        return Burst(self.games, self.last_seq + 1, self.last_seq + per_game)
+
+    def __len__(self) -> int:
+        return len(self.games) * (self.last_seq - self.first_seq + 1)
+
+    def target(self) -> dict[str, int]:
+        return {game: self.last_seq for game in self.games}
+
+    def records(self) -> list[tuple[bytes, bytes]]:
+        stamp = now_millis()
+        start = datetime.now(UTC) - timedelta(minutes=1)
+        return [(game.encode(), encode(LiveUpdate(
+            provider="bench", game_id=game, market="spread", ts=start + timedelta(milliseconds=seq),
+            home=-3.5, away=3.5, home_odds=-110 - seq % 40, away_odds=100 + seq % 40, seq=seq, date=stamp // 1000,
+            implied=ImpliedProbabilities(home=0.52, away=0.5),
+            trace=Trace(ingested_at=stamp, stored_at=stamp, processed_at=stamp))))
+            for seq in range(self.first_seq, self.last_seq + 1) for game in self.games]
+
+
+class Target:
+    """A server the analysts connect to: the gateway (in the stack) or the baseline (a subprocess)."""
+
+    name: str
+    url: str
+    replays: bool  # whether it resumes a reconnecting client with the updates it missed
+
+    def pid(self) -> int:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Shut down gracefully: GOING_AWAY to every socket, then exit."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def rss_bytes(self) -> int:
+        return psutil.Process(self.pid()).memory_info().rss
+
+    def cpu_seconds(self) -> float:
+        times = psutil.Process(self.pid()).cpu_times()
+        return times.user + times.system
+
+
+class StackGateway(Target):
+    name = "gateway"
+    replays = True
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.server = next(server for server in stack.servers if server.name == GATEWAY)
+        self.url = stack.config.gateway_url
+
+    def pid(self) -> int:
+        process = self.server.process.running()
+        if process is None:
+            raise BenchFailure("the gateway is not running")
+        return process.pid
+
+    def stop(self) -> None:
+        self.server.process.stop()
+
+    def start(self) -> None:
+        self.stack.start()  # only what is not running: the gateway, which warms its window from Kafka
+
+
+class FanoutBaseline(Target):
+    name = "baseline"
+    replays = False
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sportsfeed_bench.fanout_baseline", "--port", str(self.port),
+             "--bootstrap", self.bootstrap, "--backlog", str(LISTEN_BACKLOG)])
+
+        def ready() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                raise BenchFailure(f"the fan-out baseline exited with {self.process.returncode}")
+            return http_ok(f"{self.url}/readyz")
+
+        wait_until(ready, timeout=READY_SECONDS, interval=0.05, what="the fan-out baseline to be ready")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def pid(self) -> int:
+        if self.process is None:
+            raise BenchFailure("the fan-out baseline is not running")
+        return self.process.pid
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    target: str
+    clients: int
+    updates_per_burst: int
+    connect_seconds: float
+    bytes_per_connection: float
+    rounds: list[Measurement]
+    cpu_share: list[float]  # the server's CPU seconds per second of each round: 1.0 is one core busy
+    tally: Tally
+
+    def median_cpu_share(self) -> float:
+        return sorted(self.cpu_share)[len(self.cpu_share) // 2]
+
+    def to_json(self) -> dict:
+        return {"target": self.target, "clients": self.clients, "updates_per_burst": self.updates_per_burst,
+                "connect_seconds": round(self.connect_seconds, 2),
+                "bytes_per_connection": round(self.bytes_per_connection),
+                "rounds": [row.to_json() for row in self.rounds], "median": median(self.rounds).to_json(),
+                "cpu_share": [round(share, 2) for share in self.cpu_share],
+                "tally": {field: getattr(self.tally, field) for field in Tally.__struct_fields__}}
+
+
+def _check(tally: Tally, what: str) -> None:
+    faults = {name: getattr(tally, name) for name in ("gaps", "duplicates", "conflated", "not_recovered")}
+    if any(faults.values()):
+        raise BenchFailure(f"{what}: " + ", ".join(f"{name} {value:,}" for name, value in faults.items()))
+
+
+async def _connections_settled(target: Target, count: int) -> None:
+    """Wait until the gateway's own gauge counts every socket (the baseline has none: it is immediate)."""
+    if not isinstance(target, StackGateway):
+        return
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            async with session.get(f"{target.url}/metrics") as response:
+                for line in (await response.text()).splitlines():
+                    if line.startswith("sportsfeed_gateway_connections ") and float(line.split()[1]) >= count:
+                        return
+            await asyncio.sleep(0.1)  # polling a gauge: the condition above is the wait
+    raise BenchFailure(f"the gateway did not count {count:,} connections within 30 s")
+
+
+async def deliveries(target: Target, clients: int, args: argparse.Namespace, bootstrap: str) -> DeliveryResult:
+    """Connect ``clients`` analysts to ``target`` (every update, no subscription), then time bursts."""
+    analysts = AnalystProcesses(args.client_processes, f"{target.name}, {clients:,} analysts")
+    try:
+        before = target.rss_bytes()
+        connect_seconds = await analysts.connect(target.url, clients, None, f"bench-{uuid.uuid4().hex[:6]}")
+        await _connections_settled(target, clients)
+        per_connection = (target.rss_bytes() - before) / clients
+        print(f"  {target.name}: {clients:,} analysts connected in {connect_seconds:.1f} s, "
+              f"{per_connection / 1024:.1f} KiB per connection", flush=True)
+        await _burst(analysts, bootstrap, Burst.fresh(GAMES_PER_ROUND))  # warm-up: one update per game
+        updates = burst_size(clients, args)
+        rounds, cpu_share = [], []
+        for number in range(1, args.rounds + 1):
+            burst = Burst.fresh(updates)
+            cpu_before = target.cpu_seconds()
+            seconds = await _burst(analysts, bootstrap, burst)
+            cpu_share.append((target.cpu_seconds() - cpu_before) / seconds)
+            rounds.append(Measurement(f"{target.name}, {clients:,} analysts", len(burst) * clients, seconds))
+            print(f"  {target.name}, {clients:,} analysts, round {number}/{args.rounds}: "
+                  f"{len(burst) * clients:,} frames in {seconds:.2f} s = {rounds[-1].rate:,.0f}/s, "
+                  f"server CPU {cpu_share[-1]:.0%}", flush=True)
+        tally = await analysts.tally()
+        _check(tally, f"{target.name} with {clients:,} analysts")
+        return DeliveryResult(target.name, clients, updates, connect_seconds, per_connection, rounds, cpu_share,
+                              tally)
+    except Stalled as stalled:
+        raise BenchFailure(str(stalled)) from None
+    finally:
+        await analysts.close()
+        analysts.terminate()
+
+
+def burst_size(clients: int, args: argparse.Namespace) -> int:
+    """Updates per burst: about ``--frames`` frames in all, at most ``--updates`` (under the soft queue
+    limit) and at least one per game. A round must not last long: analysts that share the machine's
+    cores with the gateway fall behind, and one that leaves the gateway's heartbeat ping unanswered
+    for 15 s is rightly closed."""
+    return max(GAMES_PER_ROUND, min(args.updates, args.frames // clients))
+
+
+async def _burst(analysts: AnalystProcesses, bootstrap: str, burst: Burst) -> float:
+    started = time.time()
+    waiting = asyncio.create_task(analysts.expect(burst.target(), 1, "have the burst",
+                                                  frames=len(burst) * analysts.count))
+    await produce(bootstrap, ODDS_LIVE.name, burst.records())
+    return await waiting - started
+
+
+@dataclass(frozen=True)
+class StormResult:
+    target: str
+    clients: int
+    missed_per_analyst: int  # updates published while it was down, each replayed to every analyst
+    stop_seconds: float  # SIGTERM until the process exited (every socket told GOING_AWAY)
+    down_to_ready_seconds: float  # exited until /readyz answered again (the gateway warms from Kafka)
+    ready_to_resumed_seconds: float  # ready until the last analyst was back and had every missed update
+    total_seconds: float  # SIGTERM until the last analyst had every missed update
+    tally: Tally
+
+    def to_json(self) -> dict:
+        return {"target": self.target, "clients": self.clients, "missed_per_analyst": self.missed_per_analyst,
+                "stop_seconds": round(self.stop_seconds, 2),
+                "down_to_ready_seconds": round(self.down_to_ready_seconds, 2),
+                "ready_to_resumed_seconds": round(self.ready_to_resumed_seconds, 2),
+                "total_seconds": round(self.total_seconds, 2),
+                "tally": {field: getattr(self.tally, field) for field in Tally.__struct_fields__}}
+
+
+async def reconnect_storm(target: Target, args: argparse.Namespace, bootstrap: str) -> StormResult:
+    clients = args.reconnect_clients
+    analysts = AnalystProcesses(args.client_processes, f"{target.name} restart, {clients:,} analysts")
+    try:
+        burst = Burst.fresh(burst_size(clients, args))
+        await analysts.connect(target.url, clients, burst.games, f"storm-{uuid.uuid4().hex[:6]}")
+        await _burst(analysts, bootstrap, burst)
+        missed = burst.next(args.missed) if target.replays else None
+        print(f"  {target.name}: {clients:,} analysts subscribed and up to date; restarting it"
+              + (f", {len(missed):,} updates published while it is down" if missed else "") + "...", flush=True)
+        began = time.time()
+        await asyncio.to_thread(target.stop)
+        stopped_at = time.time()
+        if missed is not None:
+            await produce(bootstrap, ODDS_LIVE.name, missed.records())
+        resumed = asyncio.create_task(analysts.expect((missed or burst).target(), 2, "back and up to date"))
+        ready = asyncio.create_task(_ready_at(target.url))
+        await asyncio.to_thread(target.start)
+        ready_at = await ready
+        done_at = await resumed
+        tally = await analysts.tally()
+        _check(tally, f"the {target.name}'s reconnect storm")
+        result = StormResult(target.name, clients, len(missed) if missed else 0, stopped_at - began,
+                             ready_at - stopped_at, done_at - ready_at, done_at - began, tally)
+        print(f"  {target.name}: stopped in {result.stop_seconds:.1f} s, ready {result.down_to_ready_seconds:.1f} s "
+              f"later; every analyst back and up to date {result.ready_to_resumed_seconds:.2f} s after that "
+              f"({result.total_seconds:.1f} s in all)", flush=True)
+        return result
+    except Stalled as stalled:
+        raise BenchFailure(str(stalled)) from None
+    finally:
+        await analysts.close()
+        analysts.terminate()
+
+
+async def _ready_at(url: str) -> float:
+    """When ``url``'s /readyz first answers 200 (epoch seconds), polled finely."""
+    async with aiohttp.ClientSession() as session:
+        async def ready() -> bool:
+            try:
+                async with session.get(f"{url}/readyz") as response:
+                    return response.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        await wait_until_async(ready, timeout=READY_SECONDS, interval=0.02, what=f"{url} to be ready")
+    return time.time()
+
+
+async def bench_gateway(stack: Stack, args: argparse.Namespace) -> dict:
+    bootstrap = stack.config.kafka_bootstrap
+    gateway, baseline = StackGateway(stack), FanoutBaseline(bootstrap)
+    baseline.start()
+    try:
+        delivered: list[DeliveryResult] = []
+        for clients in args.clients:
+            print(f"\n{clients:,} analysts, each getting every update; bursts of {burst_size(clients, args)} updates:",
+                  flush=True)
+            for target in (baseline, gateway):
+                delivered.append(await deliveries(target, clients, args, bootstrap))
+        print(f"\nReconnect storm: {args.reconnect_clients:,} analysts, the server restarted under them:", flush=True)
+        storms = [await reconnect_storm(target, args, bootstrap) for target in (baseline, gateway)]
+    finally:
+        baseline.stop()
+    print_delivery_table(delivered, args)
+    print_storm_table(storms)
+    return {
+        "machine": machine(),
+        "client_processes": args.client_processes,
+        "deliveries": [result.to_json() for result in delivered],
+        "reconnect_storm": [storm.to_json() for storm in storms],
+    }
+
+
+def print_delivery_table(results: list[DeliveryResult], args: argparse.Namespace) -> None:
+    print(f"\nFrames delivered per second, median of {args.rounds} rounds (same broker, same analysts' processes)")
+    print(f"  {'':<12}{'analysts':>10}{'frames':>12}{'seconds':>9}{'per second':>12}{'CPU':>6}{'KiB/conn':>10}")
+    for result in results:
+        row = median(result.rounds)
+        print(f"  {result.target:<12}{result.clients:>10,}{row.updates:>12,}{row.seconds:>9.2f}{row.rate:>12,.0f}"
+              f"{result.median_cpu_share():>6.0%}{result.bytes_per_connection / 1024:>10.1f}")
+    for clients in args.clients:
+        by_target = {r.target: median(r.rounds).rate for r in results if r.clients == clients}
+        print(f"  ratio gateway / baseline with {clients:,} analysts: {by_target['gateway'] / by_target['baseline']:.2f}")
+    print("  CPU: the server process's CPU seconds per second of the round (100% is one core busy); the "
+          "analysts run on the same machine")
+    print(f"  seq gaps or duplicates: {sum(r.tally.gaps + r.tally.duplicates for r in results)}")
+
+
+def print_storm_table(storms: list[StormResult]) -> None:
+    print(f"\nReconnect storm, {storms[0].clients:,} analysts: seconds")
+    print(f"  {'':<12}{'stop':>8}{'to ready':>10}{'to resumed':>12}{'total':>8}{'missed each':>13}")
+    for storm in storms:
+        print(f"  {storm.target:<12}{storm.stop_seconds:>8.2f}{storm.down_to_ready_seconds:>10.2f}"
+              f"{storm.ready_to_resumed_seconds:>12.2f}{storm.total_seconds:>8.2f}{storm.missed_per_analyst:>13,}")
+    gateway, baseline = (next(s for s in storms if s.target == name) for name in ("gateway", "baseline"))
+    print(f"  ratio gateway / baseline, ready to every analyst resumed: "
+          f"{gateway.ready_to_resumed_seconds / max(baseline.ready_to_resumed_seconds, 1e-3):.2f} "
+          "(the baseline only reconnects; it has nothing to replay)")
