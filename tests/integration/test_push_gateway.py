@@ -563,3 +563,19 @@ def _subscriptions_of(url: str, analyst: Analyst, games: list[str]) -> Callable[
         entries = {c["connectionId"]: c for c in await admin_connections(url)}
         return sorted(entries.get(connection_id, {}).get("subscriptions", {}).get("games", [])) == sorted(games)
     return listed
+
+
+async def test_sockets_closed_by_their_clients_leave_the_gateway_and_the_registry(
+        start_gateway: StartGateway) -> None:
+    gateway = await start_gateway()
+    closed_ids = set()
+    for _ in range(20):  # some leave before the background registry write has finished
+        analyst = await Analyst.connect(gateway.url, f"client=desk-{uuid.uuid4().hex[:6]}")
+        hello = await analyst.wait_for(lambda a: a.of_type("hello"), "hello")
+        closed_ids.add(hello[0]["connectionId"])
+        await analyst.close()
+    await wait_until_async(_async(lambda: len(gateway.service.hub) == 0), timeout=10,
+                           what="the gateway to let go of every closed socket")
+    # Well before the registry's TTL (30 s): deregistered, and not written back by a late write.
+    await wait_until_async(_async_listed(gateway.url, closed_ids, present=False), timeout=10,
+                           what="the closed sockets to leave the registry")

@@ -38,6 +38,9 @@ class GatewayService:
         self.tokens = (TokenVerifier(settings.jwt_secret, settings.jwt_audience)
                        if settings.auth_enabled and settings.jwt_secret is not None else None)
         self._background: set[asyncio.Task[Any]] = set()
+        # Registry writes still in flight, per connection id: a socket's deregistration waits for
+        # them, or a write finishing late would bring a closed socket's entry back until its TTL.
+        self._registry_writes: dict[str, set[asyncio.Task[Any]]] = {}
         self._last_trim = 0.0
 
     async def start(self) -> None:
@@ -66,11 +69,15 @@ class GatewayService:
         self.hub.add(connection)
         self.metrics.connects.inc()
         self.metrics.connections.set(len(self.hub))
-        self._in_background(self.registry.register(connection))
+        self._register(connection)
 
-    async def disconnected(self, connection: Connection) -> None:
+    def disconnected(self, connection: Connection) -> None:
         self.hub.remove(connection)
         self.metrics.connections.set(len(self.hub))
+        self._in_background(self._deregister(connection, self._registry_writes.pop(connection.id, set())))
+
+    async def _deregister(self, connection: Connection, pending_writes: set[asyncio.Task[Any]]) -> None:
+        await asyncio.gather(*pending_writes, return_exceptions=True)
         await self.registry.deregister(connection)
 
     def subscribe(self, connection: Connection, op: Subscribe) -> None:
@@ -88,7 +95,13 @@ class GatewayService:
         self.subscriptions_changed(connection)
 
     def subscriptions_changed(self, connection: Connection) -> None:
-        self._in_background(self.registry.register(connection))
+        self._register(connection)
+
+    def _register(self, connection: Connection) -> None:
+        task = self._in_background(self.registry.register(connection))
+        writes = self._registry_writes.setdefault(connection.id, set())
+        writes.add(task)
+        task.add_done_callback(writes.discard)
 
     def _slow_closed(self, connection: Connection) -> None:
         self.metrics.slow_closes.inc()
@@ -122,10 +135,11 @@ class GatewayService:
         pod = await self.registry.owner_of(connection_id)
         return pod is not None and await self.registry.send_command(pod, command) > 0
 
-    def _in_background(self, coroutine: Any) -> None:
+    def _in_background(self, coroutine: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
 
 GATEWAY_SERVICE = web.AppKey("gateway_service", GatewayService)

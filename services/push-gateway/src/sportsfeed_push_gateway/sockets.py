@@ -121,9 +121,10 @@ async def serve(service: GatewayService, connection: Connection) -> None:
             elif message.type == WSMsgType.BINARY:
                 reply_error(service, connection, "bad_frame", "frames are JSON text, not binary")
     finally:
+        # aiohttp cancels this handler once the socket is closed, so nothing here may await:
+        # the cleanup that needs Redis runs in the background.
         writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
-        await service.disconnected(connection)
+        service.disconnected(connection)
 
 
 def handle_text(service: GatewayService, connection: Connection, text: str) -> None:
