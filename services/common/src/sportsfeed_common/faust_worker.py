@@ -16,7 +16,15 @@ from aiohttp import web
 from faust.types import TP
 from prometheus_client import Gauge
 
+from .kafka_security import aiokafka_security, uses_tls
 from .logs import configure_logging
+
+
+def broker_credentials(security_protocol: str) -> faust.SSLCredentials | None:
+    """faust's ``broker_credentials`` for KAFKA_SECURITY_PROTOCOL (None: plaintext)."""
+    if uses_tls(security_protocol):
+        return faust.SSLCredentials(aiokafka_security(security_protocol)["ssl_context"])
+    return None
 
 
 class AiohttpServer(mode.Service):

@@ -53,7 +53,10 @@ class CommonSettings(msgspec.Struct, rename="upper", frozen=True, kw_only=True):
     """Settings every service shares; DESIGN.md fixes these names."""
 
     kafka_bootstrap_servers: NonEmptyStr
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    # PLAINTEXT, or SSL (TLS, as Amazon MSK offers it). SASL is not supported (no credentials settings).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL"] = "PLAINTEXT"
+    # Replicas of every topic the platform creates (3 on a production cluster, 1 on a single broker).
+    topic_replication_factor: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
     redis_url: NonEmptyStr = "redis://127.0.0.1:6379/0"
     dynamodb_endpoint: str | None = None  # unset on AWS: the SDK finds the regional endpoint
     dynamodb_table: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{3,255}$(?!\n)")] = "sportsfeeds"

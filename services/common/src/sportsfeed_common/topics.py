@@ -52,6 +52,12 @@ class TopicReport:
     mismatched: dict[str, tuple[int, int]]
 
 
+def _durability(replication_factor: int) -> dict[str, str]:
+    """With three replicas or more, an acks=all write is on at least two before it is acknowledged,
+    so one broker lost loses nothing acknowledged."""
+    return {"min.insync.replicas": "2"} if replication_factor >= 3 else {}
+
+
 async def create_topics(
     bootstrap_servers: str,
     topics: tuple[TopicSpec, ...] = ALL_TOPICS,
@@ -72,7 +78,7 @@ async def create_topics(
                     name=topic.name,
                     num_partitions=topic.partitions,
                     replication_factor=replication_factor,
-                    topic_configs=topic.config,
+                    topic_configs={**_durability(replication_factor), **topic.config},
                 )
                 for topic in topics
             ]

@@ -67,6 +67,9 @@ class Publisher:
             "bootstrap.servers": bootstrap_servers,
             "security.protocol": security_protocol.lower(),
             "client.id": "sportsfeed-ingest",
+            # With TLS, trust the system's certificate store (where MSK's CA is): the wheel's bundled
+            # librdkafka would otherwise look only where it was built.
+            **({"ssl.ca.location": "probe"} if security_protocol == "SSL" else {}),
             "acks": "all",
             "enable.idempotence": True,
             # A few milliseconds of batching lets concurrent requests share produce requests,

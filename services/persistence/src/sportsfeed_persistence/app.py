@@ -21,7 +21,11 @@ import aioboto3
 import faust
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.batch_writer import Backoff, BatchWriter, ItemsRefused
-from sportsfeed_common.faust_worker import AiohttpServer, ConsumerLag
+from sportsfeed_common.faust_worker import (
+    AiohttpServer,
+    ConsumerLag,
+    broker_credentials,
+)
 from sportsfeed_common.topics import (
     GAMES,
     ODDS_RAW,
@@ -52,6 +56,7 @@ def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None
     app = faust.App(
         settings.consumer_group,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
+        broker_credentials=broker_credentials(settings.kafka_security_protocol),
         store="memory://",
         datadir=settings.data_dir,
         # Topics and partition counts come from `sportsfeed-admin create-topics` only.

@@ -27,7 +27,12 @@ from faust.types import TP
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.batch_writer import BatchWriter
 from sportsfeed_common.events import Alert, Game, encode, now_millis
-from sportsfeed_common.faust_worker import AiohttpServer, ConsumerLag
+from sportsfeed_common.faust_worker import (
+    AiohttpServer,
+    ConsumerLag,
+    broker_credentials,
+)
+from sportsfeed_common.kafka_security import aiokafka_security
 from sportsfeed_common.topics import (
     ODDS_ALERTS,
     ODDS_LIVE,
@@ -67,7 +72,8 @@ def changelog_topics(settings: ProcessorSettings) -> tuple[TopicSpec, ...]:
 
 async def ensure_changelog_topics(settings: ProcessorSettings) -> None:
     report = await create_topics(settings.kafka_bootstrap_servers, changelog_topics(settings),
-                                 replication_factor=settings.topic_replication_factor)
+                                 replication_factor=settings.topic_replication_factor,
+                                 client_kwargs=aiokafka_security(settings.kafka_security_protocol))
     if report.mismatched:
         raise RuntimeError(f"changelog topics with the wrong partition count: {report.mismatched}")
     for name in report.created:
@@ -83,6 +89,7 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
         settings.consumer_group,
         loop=loop,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
+        broker_credentials=broker_credentials(settings.kafka_security_protocol),
         store="memory://",
         datadir=settings.data_dir,
         # Every topic exists before the worker starts: ours from sportsfeed-admin, the tables'
@@ -123,7 +130,8 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     def game_changed(game: Game) -> None:
         stale_games.status(game.game_id, game.status == "live", clock())
 
-    directory = GameDirectory(settings.kafka_bootstrap_servers, game_changed)
+    directory = GameDirectory(settings.kafka_bootstrap_servers, game_changed,
+                              **aiokafka_security(settings.kafka_security_protocol))
     app.web_server(AiohttpServer(create_web_app(settings, metrics, directory), settings.host, settings.port))
 
     outputs = outputs or KafkaOutputs(app, metrics)

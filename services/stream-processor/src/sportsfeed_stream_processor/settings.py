@@ -25,8 +25,6 @@ class ProcessorSettings(CommonSettings, kw_only=True):
     # without waiting for the group to give up on its previous life. Unique per replica; unset = dynamic.
     consumer_group_instance_id: str | None = None
     consumer_session_timeout_seconds: Annotated[float, msgspec.Meta(ge=6, le=300)] = 10.0
-    # Replication of the tables' changelog topics, which faust creates (3 on a production cluster).
-    topic_replication_factor: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
     # Up to this many stored updates are processed together, waiting at most this long to fill a batch:
     # their outputs are acknowledged by Kafka together.
     batch_max_messages: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
