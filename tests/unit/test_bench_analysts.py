@@ -63,3 +63,17 @@ def test_an_analyst_is_done_once_it_has_every_target_seq_over_enough_connections
     assert worker.done == 1
     subject.on_frame(odds(3))
     assert worker.done == 1  # counted once
+
+
+def test_end_to_end_latency_is_recorded_from_the_ingest_stamp() -> None:
+    import time
+
+    from sportsfeed_bench.analysts import Worker as BenchWorker
+
+    worker = BenchWorker(pipe=None)  # type: ignore[arg-type]  # the pipe is only for commands
+    subject = BenchAnalyst(worker, "client-1", None)
+    ingested = time.time_ns() // 1_000_000 - 40
+    subject.on_frame(json.dumps({"type": "odds", "gameId": "game-a", "seq": 1, "trace": {"ingestedAt": ingested}}))
+    subject.on_frame(odds(2))  # no trace: counted, not timed
+    assert worker.latency.get_total_count() == 1
+    assert 40 <= worker.latency.get_value_at_percentile(50) < 1000

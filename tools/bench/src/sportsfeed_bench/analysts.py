@@ -20,11 +20,14 @@ from typing import Any
 
 import aiohttp
 import msgspec
+from hdrh.histogram import HdrHistogram
 
 CONNECT_CONCURRENCY = 200  # handshakes in flight per worker while a benchmark sets up
 RETRY_SECONDS = (0.05, 0.25)  # a reconnecting client's jittered pause after a refused attempt
 PROGRESS_SECONDS = 1.0
 PROGRESS_PRINT_SECONDS = 5.0
+# End-to-end latencies (ingest's ingestedAt to receipt, ms) up to a minute, 3 significant digits.
+LATENCY_MAX_MS = 60_000
 STALL_SECONDS = 30.0  # no frame and no analyst done for this long: the wait has failed
 
 
@@ -32,10 +35,15 @@ class Stalled(RuntimeError):
     """Analysts stopped getting what they wait for; the message says how far they got."""
 
 
+class TraceStamps(msgspec.Struct):
+    ingestedAt: int | None = None  # noqa: N815 (the wire's name)
+
+
 class Frame(msgspec.Struct):
     """The fields of a gateway frame an analyst here looks at."""
 
     type: str
+    trace: TraceStamps | None = None
     gameId: str | None = None  # noqa: N815 (the wire's name)
     seq: int | None = None
     recovered: bool | None = None
@@ -102,6 +110,8 @@ class BenchAnalyst:
         frame = _decode_frame(data)
         if frame.type == "odds" and frame.gameId is not None and frame.seq is not None:
             self.tally.frames += 1
+            if frame.trace is not None and frame.trace.ingestedAt is not None:
+                self.worker.record_latency(time.time_ns() // 1_000_000 - frame.trace.ingestedAt)
             last = self.last_seq.get(frame.gameId, 0)
             if frame.seq <= last:
                 self.tally.duplicates += 1
@@ -147,11 +157,13 @@ class Worker:
         self.done_count = 0
         self.last_done_at = 0.0
         self.all_done = asyncio.Event()
+        self.latency = new_latency_histogram()
 
     async def serve(self) -> None:
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         commands: dict[str, Callable[..., Any]] = {
-            "connect": self.connect, "expect": self.expect, "tally": self.tally, "close": self.close}
+            "connect": self.connect, "expect": self.expect, "tally": self.tally, "close": self.close,
+            "latency": self.take_latency}
         while True:
             command = await asyncio.to_thread(self.pipe.recv)
             name = command.pop("op")
@@ -195,6 +207,14 @@ class Worker:
                 self.pipe.send({"progress": state[0], "frames": state[1]})
         return {"done_at": self.last_done_at, "count": len(analysts)}
 
+    def record_latency(self, milliseconds: int) -> None:
+        self.latency.record_value(min(max(milliseconds, 1), LATENCY_MAX_MS))  # clocks of one machine
+
+    async def take_latency(self) -> bytes:
+        """The latencies recorded since the last call, encoded; recording starts afresh."""
+        taken, self.latency = self.latency, new_latency_histogram()
+        return taken.encode()
+
     def _frames(self) -> int:
         return sum(analyst.tally.frames for analyst in self.analysts)
 
@@ -219,6 +239,10 @@ class Worker:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.session.close()
         return {"closed": len(self.analysts)}
+
+
+def new_latency_histogram() -> HdrHistogram:
+    return HdrHistogram(1, LATENCY_MAX_MS, 3)
 
 
 def _worker_main(pipe: Connection) -> None:
@@ -264,6 +288,13 @@ class AnalystProcesses:
             for field, value in answer.items():
                 setattr(total, field, getattr(total, field) + value)
         return total
+
+    async def take_latency(self) -> HdrHistogram:
+        """Every worker's latencies since the last call, merged; each worker starts afresh."""
+        merged = new_latency_histogram()
+        for encoded in await self._all([{"op": "latency"}] * len(self._pipes), what=""):
+            merged.add(HdrHistogram.decode(encoded))
+        return merged
 
     async def close(self) -> None:
         await self._all([{"op": "close"}] * len(self._pipes), what="")
