@@ -49,3 +49,12 @@ def test_a_taken_port_is_reported_before_anything_starts(tmp_path: Path) -> None
     assert f"Redis port {taken}" in str(refused.value)
     assert "SPORTSFEED_REDIS_PORT" in str(refused.value)
     assert not list((tmp_path / "state").glob("*.pid"))
+
+
+def test_dynamodb_local_keeps_tables_on_disk_unless_asked_for_memory(tmp_path: Path) -> None:
+    from sportsfeed_devstack.servers import DynamoDBLocal
+
+    on_disk = DynamoDBLocal(StackConfig(state_dir=tmp_path, cache_dir=tmp_path)).argv()
+    in_memory = DynamoDBLocal(StackConfig(state_dir=tmp_path, cache_dir=tmp_path, dynamodb_in_memory=True)).argv()
+    assert "-dbPath" in on_disk and "-inMemory" not in on_disk
+    assert "-inMemory" in in_memory and "-dbPath" not in in_memory

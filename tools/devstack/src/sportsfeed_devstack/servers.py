@@ -191,7 +191,7 @@ class DynamoDBLocal(Server):
             self.lib,
             "software.amazon.dynamodb.services.local.main.ServerRunner",
             "-port", str(self.config.dynamodb_port),
-            "-dbPath", str(self.home / "data"),
+            *(["-inMemory"] if self.config.dynamodb_in_memory else ["-dbPath", str(self.home / "data")]),
             "-sharedDb",
             # A local development server has no business reporting usage anywhere.
             "-disableTelemetry",
