@@ -579,3 +579,14 @@ async def test_sockets_closed_by_their_clients_leave_the_gateway_and_the_registr
     # Well before the registry's TTL (30 s): deregistered, and not written back by a late write.
     await wait_until_async(_async_listed(gateway.url, closed_ids, present=False), timeout=10,
                            what="the closed sockets to leave the registry")
+
+
+async def test_a_burst_of_connections_is_registered_whole(
+        start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    gateway = await start_gateway()
+    crowd = await asyncio.gather(*(connect(analysts, gateway.url, f"client=burst-{n}") for n in range(150)))
+    ids = {analyst.of_type("hello")[0]["connectionId"] for analyst in crowd}
+    await wait_until_async(_async_listed(gateway.url, ids, present=True), timeout=20,
+                           what="all 150 sockets in the registry")
+    assert (gateway.service.metrics.registry.get_sample_value("sportsfeed_gateway_registry_errors_total")
+            or 0) == 0

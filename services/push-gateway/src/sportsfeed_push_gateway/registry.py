@@ -38,6 +38,7 @@ PREFIX = "sportsfeed:gateway:"
 CONNECTIONS = PREFIX + "connections"
 REDIS_TIMEOUT_SECONDS = 1.0
 RECONNECT_SECONDS = 1.0
+REDIS_CONNECTIONS = 32
 
 Command = dict[str, Any]
 
@@ -57,11 +58,15 @@ def pod_channel(pod: str) -> str:
 class Registry:
     def __init__(self, url: str, pod: str, ttl_seconds: float, hub: Hub,
                  on_command: Callable[[Command], Awaitable[None]], on_error: Callable[[], None]) -> None:
+        # A burst of connections (a reconnect storm) makes hundreds of registry calls at once: they
+        # queue for the pool's connections instead of failing with "Too many connections".
         # One retry: after Redis restarts, the first command on each pooled connection finds it
         # closed, and a fresh connection answers at once. More would stall upgrades in an outage.
-        self._redis = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                                           retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=1))
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=1))
+        self._redis = redis.Redis(connection_pool=pool)
         self._pod = pod
         self._ttl_ms = int(ttl_seconds * 1000)
         self._hub = hub
