@@ -133,6 +133,8 @@ class BenchAnalyst:
                 self.last_seq[frame.gameId] = frame.seq
 
     def expect(self, target: dict[str, int], min_connections: int) -> None:
+        if self.games is not None:  # a watcher of some games waits only for those
+            target = {game: seq for game, seq in target.items() if game in self.games}
         self.target = target
         self.pending = {game for game, seq in target.items() if self.last_seq.get(game, 0) < seq}
         self.min_connections = min_connections
@@ -171,9 +173,9 @@ class Worker:
             if name == "close":
                 return
 
-    async def connect(self, url: str, client_ids: list[str], games: list[str] | None) -> dict[str, Any]:
+    async def connect(self, url: str, client_ids: list[str], games_each: list[list[str] | None]) -> dict[str, Any]:
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-        fresh = [BenchAnalyst(self, client_id, games) for client_id in client_ids]
+        fresh = [BenchAnalyst(self, client_id, games) for client_id, games in zip(client_ids, games_each, strict=True)]
         self.analysts.extend(fresh)
         self.tasks.extend(asyncio.create_task(analyst.run(url, gate)) for analyst in fresh)
         return await self._wait(fresh, {}, min_connections=1)
@@ -266,12 +268,19 @@ class AnalystProcesses:
         self.count = 0
 
     async def connect(self, url: str, count: int, games: list[str] | None, prefix: str) -> float:
-        """Open ``count`` sockets (client ids ``<prefix>-<n>``); the seconds until every hello arrived."""
+        """Open ``count`` sockets (client ids ``<prefix>-<n>``), each subscribed to ``games`` (None: to
+        nothing, so it gets every update); the seconds until every hello arrived."""
+        return await self.connect_watching(url, [games] * count, prefix)
+
+    async def connect_watching(self, url: str, games_each: list[list[str] | None], prefix: str) -> float:
+        """One socket per entry of ``games_each``, subscribed to those games; seconds until every hello."""
         started = time.time()
+        count = len(games_each)
         shares = [list(range(number, count, len(self._pipes))) for number in range(len(self._pipes))]
         self.count += count
         answers = await self._all([
-            {"op": "connect", "url": url, "client_ids": [f"{prefix}-{n}" for n in share], "games": games}
+            {"op": "connect", "url": url, "client_ids": [f"{prefix}-{n}" for n in share],
+             "games_each": [games_each[n] for n in share]}
             for share in shares], what="connected")
         return max(answer["done_at"] for answer in answers) - started
 
@@ -319,8 +328,6 @@ class AnalystProcesses:
             while True:
                 message = await asyncio.to_thread(self._pipes[number].recv)
                 if "reply" in message:
-                    if isinstance(message["reply"], dict) and "stalled" in message["reply"]:
-                        raise Stalled(f"{self._label}: {message['reply']['stalled']}")
                     return message["reply"]
                 progress[number], received[number] = message["progress"], message["frames"]
                 if what and time.monotonic() - printed >= PROGRESS_PRINT_SECONDS:
@@ -328,4 +335,9 @@ class AnalystProcesses:
                     print(f"    {self._label}: {sum(progress):,} of {self.count:,} analysts {what} "
                           f"({sum(received):,}{expected} odds frames received)", flush=True)
 
-        return list(await asyncio.gather(*(answer(n) for n in range(len(self._pipes)))))
+        # Every worker's answer is read before any stall is raised, so no answer is left in a pipe.
+        answers = list(await asyncio.gather(*(answer(n) for n in range(len(self._pipes)))))
+        stalls = [a["stalled"] for a in answers if isinstance(a, dict) and "stalled" in a]
+        if stalls:
+            raise Stalled(f"{self._label}: " + "; ".join(stalls))
+        return answers

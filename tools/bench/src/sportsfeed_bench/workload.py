@@ -14,6 +14,16 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _request_body(items: list[tuple[str, str, int]]) -> bytes:
+    """Templated, not encoded: the load generator must stay cheap."""
+    updates = ",".join(
+        f'{{"gameId":"{game}","market":"spread","ts":"{ts}","home":-3.5,"away":3.5,'
+        f'"homeOdds":{-110 - n % 40},"awayOdds":{100 + n % 40}}}'
+        for game, ts, n in items
+    )
+    return f'{{"updates":[{updates}]}}'.encode()
+
+
 class Workload:
     """Distinct updates (unique ts per game and market) spread over ``GAMES`` games, in a fixed order."""
 
@@ -26,16 +36,26 @@ class Workload:
         for _ in range(count):
             n = self._next
             self._next += 1
-            yield f"game-bench-{self.run}-{n % GAMES}", _iso(self._start + timedelta(milliseconds=n // GAMES)), n
+            yield self.game(n % GAMES), _iso(self._start + timedelta(milliseconds=n // GAMES)), n
+
+    def game(self, number: int) -> str:
+        """The id of game ``number`` (0 to GAMES - 1) of this workload."""
+        return f"game-bench-{self.run}-{number}"
 
     def request_body(self, count: int) -> bytes:
         """A ``POST /v1/odds`` body of ``count`` updates (templated: the load generator must stay cheap)."""
-        items = ",".join(
-            f'{{"gameId":"{game}","market":"spread","ts":"{ts}","home":-3.5,"away":3.5,'
-            f'"homeOdds":{-110 - n % 40},"awayOdds":{100 + n % 40}}}'
-            for game, ts, n in self._items(count)
-        )
-        return f'{{"updates":[{items}]}}'.encode()
+        return self.request_batch(count)[0]
+
+    def request_batch(self, count: int) -> tuple[bytes, list[str]]:
+        """A ``POST /v1/odds`` body of ``count`` updates, and the game of each."""
+        items = list(self._items(count))
+        return _request_body(items), [game for game, _, _ in items]
+
+    def step_body(self, games: list[int], step: int) -> bytes:
+        """One update for each of ``games`` (numbers), all at ``step`` ms after the start: a provider
+        that owns these games and posts their updates in order, one step at a time."""
+        moment = _iso(self._start + timedelta(milliseconds=step))
+        return _request_body([(self.game(number), moment, step * GAMES + number) for number in games])
 
     def records(self, count: int, provider: str) -> list[tuple[bytes, bytes]]:
         """``(key, value)`` records exactly as ingest would produce them."""
