@@ -1,0 +1,114 @@
+"""The benchmark suite's results without servers: what counts as lost, the summary table's
+columns, the JSON file read back, and the latency plot being a real PNG of the set size."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+from sportsfeed_bench.results import (
+    HEADERS,
+    PLOT_DPI,
+    PLOT_SIZE_INCHES,
+    LatencyPoint,
+    ScenarioResult,
+    format_summary_table,
+    plot_latency_against_load,
+    read_json,
+    write_json,
+)
+
+INGEST = ScenarioResult(
+    "ingest", sent=250_000, accepted=250_000, stored=250_000, latency_p50_ms=22.2, latency_p95_ms=51.0,
+    latency_p99_ms=76.3, throughput=25_562.4, baseline_name="raw aiokafka producer", baseline_figure=31_920.0,
+)
+LATENCY_AT_1000 = ScenarioResult(
+    "500 analysts at 1,000 updates/s", offered_rate=1_000, sent=60_000, accepted=60_000, stored=60_000,
+    delivered=59_997, duplicates=2, latency_p50_ms=12.0, latency_p95_ms=40.5, latency_p99_ms=88.0, throughput=1_000,
+    baseline_name="Kafka EndToEndLatency", baseline_figure=4.0, compared="latency_p99_ms",
+)
+KAFKA_ONLY = ScenarioResult("Kafka ProducerPerformance", throughput=180_000, throughput_unit="records/s")
+
+
+def test_lost_counts_accepted_updates_missing_from_the_last_stage_measured() -> None:
+    assert LATENCY_AT_1000.lost == 3  # delivered is the last stage here
+    assert ScenarioResult("stored only", sent=10, accepted=8, stored=7).lost == 1  # refusals are not losses
+    assert ScenarioResult("straight to Kafka", sent=10, stored=10).lost == 0  # counted from what was sent
+    assert INGEST.lost == 0
+    assert ScenarioResult("ingest only", sent=10, accepted=10).lost is None  # nothing after ingest measured
+    assert KAFKA_ONLY.lost is None
+
+
+def test_a_stage_counting_more_than_the_one_before_is_refused() -> None:
+    with pytest.raises(ValueError, match="delivered .* exceeds stored"):
+        ScenarioResult("miscounted", sent=10, accepted=10, stored=9, delivered=10)
+    with pytest.raises(ValueError, match="compared must be one of"):
+        ScenarioResult("unknown figure", compared="latency_p50_ms")
+
+
+def test_the_ratio_sets_the_compared_figure_against_the_baseline() -> None:
+    assert INGEST.ratio == pytest.approx(25_562.4 / 31_920.0)
+    assert LATENCY_AT_1000.figure == 88.0 and LATENCY_AT_1000.figure_unit == "ms p99"
+    assert LATENCY_AT_1000.ratio == pytest.approx(22.0)
+    assert KAFKA_ONLY.ratio is None
+
+
+def test_the_table_aligns_every_column_and_shows_measured_beside_baseline() -> None:
+    table = format_summary_table([INGEST, LATENCY_AT_1000, KAFKA_ONLY]).splitlines()
+    header, rule, ingest, latency, kafka = table[:5]
+    assert header.split() == " ".join(HEADERS).split()
+    # Right-aligned columns end where their header ends, on every row.
+    for column in ("accepted", "lost", "duplicates", "p99 ms", "measured", "baseline", "ratio"):
+        end = header.index(column) + len(column)
+        for row in (ingest, latency, kafka):
+            assert row[end - 1] != " " and row[end : end + 2] == "  ", (column, row)
+    assert set(rule) == {"-", " "} and len(rule) == max(len(line) for line in (header, ingest, latency, kafka))
+    assert "25,562 updates/s" in ingest and "31,920 updates/s" in ingest and "0.80" in ingest
+    assert "88.0 ms p99" in latency and "4.0 ms p99" in latency and "22.00" in latency
+    assert ingest.endswith("raw aiokafka producer") and latency.endswith("Kafka EndToEndLatency")
+    cells = latency.split("  ")
+    assert [cell.strip() for cell in cells if cell.strip()][1:8] == [
+        "1,000", "60,000", "60,000", "60,000", "59,997", "3", "2"]
+    assert "180,000 records/s" in kafka and kafka.split()[-1] == "-"
+    footer = table[5:]
+    assert footer == [
+        "lost: 500 analysts at 1,000 updates/s 3",
+        "duplicates: 500 analysts at 1,000 updates/s 2",
+        "not counted past ingest: Kafka ProducerPerformance",
+    ]
+
+
+def test_a_clean_run_says_so_under_the_table() -> None:
+    footer = format_summary_table([INGEST]).splitlines()[-2:]
+    assert footer == ["lost: 0 in every scenario that counts them", "duplicates: 0 in every scenario"]
+
+
+def test_the_json_file_reads_back_to_the_same_results(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    machine = {"cpus": 2, "memory_gib": 24}
+    write_json(path, [INGEST, LATENCY_AT_1000, KAFKA_ONLY], machine)
+    assert read_json(path) == (machine, [INGEST, LATENCY_AT_1000, KAFKA_ONLY])
+    stored = json.loads(path.read_text())["scenarios"]
+    # Derived figures are written too, for readers of the file alone.
+    assert [s["lost"] for s in stored] == [0, 3, None]
+    assert stored[1]["ratio"] == pytest.approx(22.0) and stored[1]["figure_unit"] == "ms p99"
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG signature"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.parametrize("storage_ceiling", [None, 439.0])
+def test_the_latency_plot_is_a_png_of_the_set_size(tmp_path: Path, storage_ceiling: float | None) -> None:
+    path = tmp_path / "latency.png"
+    points = [LatencyPoint(395, 30.0, 90.0, 180.0), LatencyPoint(1_000, 12.0, 40.5, 88.0),
+              LatencyPoint(220, 10.0, 25.0, 60.0)]
+    plot_latency_against_load(path, points, storage_ceiling=storage_ceiling)
+    assert png_size(path) == (PLOT_SIZE_INCHES[0] * PLOT_DPI, PLOT_SIZE_INCHES[1] * PLOT_DPI)
+    assert path.read_bytes().endswith(b"IEND\xaeB`\x82")
+    assert path.stat().st_size > 10_000  # lines, labels and legend drawn, not a blank canvas

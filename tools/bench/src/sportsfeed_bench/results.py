@@ -1,0 +1,201 @@
+"""The benchmark suite's results: one record per scenario, the summary table, the JSON file and
+the plot of latency against load.
+
+Counts are of distinct updates, stage by stage: ``sent`` by the load generator, ``accepted`` by
+ingest, ``stored`` in DynamoDB, ``delivered`` to every analyst subscribed to them. An update
+refused by ingest is not lost (its provider was told); one accepted and missing from the last
+stage a scenario measures is (a scenario that starts past ingest, producing straight to Kafka,
+counts from what it sent). Copies beyond the first are counted apart, as ``duplicates``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+COMPARED_FIGURES = ("throughput", "latency_p99_ms")
+
+# The issue's targets for end-to-end p99, drawn on the plot.
+LATENCY_TARGETS_MS = {
+    "p99 target at 1,000 updates/s": 100.0,
+    "p99 target at 50% of the storage ceiling": 250.0,
+}
+PLOT_SIZE_INCHES = (10.0, 6.0)
+PLOT_DPI = 100  # 1000 x 600 pixels
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    scenario: str
+    offered_rate: float | None = None  # updates/s the load aimed at; None: as fast as it could
+    sent: int | None = None  # None: a stage the scenario does not go through or measure
+    accepted: int | None = None
+    stored: int | None = None
+    delivered: int | None = None
+    duplicates: int = 0
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    latency_p99_ms: float | None = None
+    throughput: float | None = None  # per second, in throughput_unit
+    throughput_unit: str = "updates/s"
+    baseline_name: str | None = None
+    baseline_figure: float | None = None  # the baseline's value of the compared figure
+    compared: str = "throughput"  # which figure of this scenario the baseline is set against
+
+    def __post_init__(self) -> None:
+        if self.compared not in COMPARED_FIGURES:
+            raise ValueError(f"{self.scenario}: compared must be one of {COMPARED_FIGURES}, not {self.compared!r}")
+        # Each stage sees only updates the one before it let through: more downstream is a counting bug.
+        counts = [(name, count) for name, count in self._stages() if count is not None]
+        for (earlier, before), (later, after) in zip(counts, counts[1:], strict=False):
+            if after > before:
+                raise ValueError(f"{self.scenario}: {later} ({after:,}) exceeds {earlier} ({before:,})")
+
+    def _stages(self) -> list[tuple[str, int | None]]:
+        return [("sent", self.sent), ("accepted", self.accepted), ("stored", self.stored),
+                ("delivered", self.delivered)]
+
+    @property
+    def lost(self) -> int | None:
+        """Accepted updates missing from the last stage measured; ``None`` when none after ingest is."""
+        # Scenarios that start past ingest (a producer straight to Kafka) count from what they sent.
+        first = self.sent if self.accepted is None else self.accepted
+        downstream = self.delivered if self.delivered is not None else self.stored
+        if first is None or downstream is None:
+            return None
+        return first - downstream
+
+    @property
+    def figure(self) -> float | None:
+        return getattr(self, self.compared)
+
+    @property
+    def figure_unit(self) -> str:
+        return self.throughput_unit if self.compared == "throughput" else "ms p99"
+
+    @property
+    def ratio(self) -> float | None:
+        """The compared figure over the baseline's: above 1 is better for throughput, worse for latency."""
+        if self.figure is None or not self.baseline_figure:
+            return None
+        return self.figure / self.baseline_figure
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "lost": self.lost, "figure_unit": self.figure_unit, "ratio": self.ratio}
+
+    @classmethod
+    def from_json(cls, data: dict) -> ScenarioResult:
+        """The inverse of ``to_json``: derived keys (lost, ratio...) are recomputed, not read."""
+        return cls(**{field.name: data[field.name] for field in fields(cls) if field.name in data})
+
+
+@dataclass(frozen=True)
+class LatencyPoint:
+    offered_rate: float  # updates/s
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+def write_json(path: Path, results: Sequence[ScenarioResult], machine: dict) -> None:
+    path.write_text(json.dumps({"machine": machine, "scenarios": [r.to_json() for r in results]}, indent=2) + "\n")
+
+
+def read_json(path: Path) -> tuple[dict, list[ScenarioResult]]:
+    data = json.loads(path.read_text())
+    return data["machine"], [ScenarioResult.from_json(scenario) for scenario in data["scenarios"]]
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _figure(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    # Rates are in the thousands; latencies need their decimal.
+    return f"{value:,.0f} {unit}" if unit.endswith("/s") else f"{value:,.1f} {unit}"
+
+
+HEADERS = ("scenario", "offered/s", "sent", "accepted", "stored", "delivered", "lost", "duplicates",
+           "p50 ms", "p95 ms", "p99 ms", "measured", "baseline", "ratio", "baseline measured by")
+LEFT_ALIGNED = {"scenario", "baseline measured by"}
+
+
+def _row(result: ScenarioResult) -> tuple[str, ...]:
+    return (
+        result.scenario,
+        "-" if result.offered_rate is None else f"{result.offered_rate:,.0f}",
+        _count(result.sent), _count(result.accepted), _count(result.stored), _count(result.delivered),
+        _count(result.lost), f"{result.duplicates:,}",
+        _ms(result.latency_p50_ms), _ms(result.latency_p95_ms), _ms(result.latency_p99_ms),
+        _figure(result.figure, result.figure_unit),
+        _figure(result.baseline_figure, result.figure_unit),
+        "-" if result.ratio is None else f"{result.ratio:.2f}",
+        result.baseline_name or "-",
+    )
+
+
+def format_summary_table(results: Sequence[ScenarioResult]) -> str:
+    """One line per scenario, every column aligned, the measured figure beside its baseline."""
+    rows = [HEADERS, *(_row(result) for result in results)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(HEADERS))]
+    lines = [
+        "  ".join(cell.ljust(width) if header in LEFT_ALIGNED else cell.rjust(width)
+                  for header, cell, width in zip(HEADERS, row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    lossy = [f"{result.scenario} {result.lost:,}" for result in results if result.lost]
+    duplicated = [f"{result.scenario} {result.duplicates:,}" for result in results if result.duplicates]
+    unaccounted = [result.scenario for result in results if result.lost is None]
+    lines.append("lost: " + (", ".join(lossy) if lossy else "0 in every scenario that counts them"))
+    lines.append("duplicates: " + (", ".join(duplicated) if duplicated else "0 in every scenario"))
+    if unaccounted:
+        lines.append(f"not counted past ingest: {', '.join(unaccounted)}")
+    return "\n".join(lines)
+
+
+def print_summary_table(results: Sequence[ScenarioResult]) -> None:
+    print()
+    print(format_summary_table(results), flush=True)
+
+
+def plot_latency_against_load(
+    path: Path, points: Sequence[LatencyPoint], storage_ceiling: float | None = None,
+    targets: dict[str, float] = LATENCY_TARGETS_MS,
+) -> None:
+    """A PNG of p50/p95/p99 against offered updates/s, the targets as horizontal lines and, when the
+    storage ceiling (items/s) is given, a top axis in percent of it."""
+    ordered = sorted(points, key=lambda point: point.offered_rate)
+    loads = [point.offered_rate for point in ordered]
+    # Drawn without pyplot: no global figure state and no display, whatever the machine has.
+    figure = Figure(figsize=PLOT_SIZE_INCHES, dpi=PLOT_DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for label, attribute, marker in (("p50", "p50_ms", "o"), ("p95", "p95_ms", "s"), ("p99", "p99_ms", "^")):
+        axes.plot(loads, [getattr(point, attribute) for point in ordered], marker=marker, label=label)
+    for (label, milliseconds), style in zip(targets.items(), ("--", ":", "-."), strict=False):
+        axes.axhline(milliseconds, color="firebrick", linestyle=style, linewidth=1, label=f"{label} ({milliseconds:g} ms)")
+    highest = max([*targets.values(), *(point.p99_ms for point in ordered), 1.0])
+    axes.set_ylim(0, highest * 1.15)
+    axes.set_xlim(left=0, right=max([*loads, 1.0]) * 1.1)
+    axes.set_xlabel("offered load (odds updates/s)")
+    axes.set_ylabel("end-to-end latency (ms)")
+    axes.set_title("End-to-end latency against offered load")
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="best")
+    if storage_ceiling:
+        top = axes.secondary_xaxis(
+            "top", functions=(lambda rate: rate / storage_ceiling * 100, lambda percent: percent * storage_ceiling / 100))
+        top.set_xlabel(f"% of the storage ceiling ({storage_ceiling:,.0f} items/s)")
+    figure.savefig(path, format="png")
