@@ -3,11 +3,11 @@ and port a Service sends its traffic to."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from sportsfeed_devstack.waiting import WaitTimeout, wait_until
 
 
 def find_workload(apps: client.AppsV1Api, namespace: str, name: str) -> Any:
@@ -44,15 +44,18 @@ def rollout_state(workload: Any) -> str | None:
 
 
 def wait_for_rollouts(apps: client.AppsV1Api, namespace: str, names: tuple[str, ...], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        pending = {name: rollout_state(find_workload(apps, namespace, name)) for name in names}
-        pending = {name: state for name, state in pending.items() if state}
-        if not pending:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not rolled out in namespace {namespace} after {timeout:.0f} s: {pending}")
-        time.sleep(2)
+    pending: dict[str, str] = {}
+
+    def rolled_out() -> bool:
+        nonlocal pending
+        states = {name: rollout_state(find_workload(apps, namespace, name)) for name in names}
+        pending = {name: state for name, state in states.items() if state}
+        return not pending
+
+    try:
+        wait_until(rolled_out, timeout=timeout, interval=2, what=f"the rollouts in namespace {namespace}")
+    except WaitTimeout:
+        raise AssertionError(f"not rolled out in namespace {namespace} after {timeout:.0f} s: {pending}") from None
 
 
 def is_ready(pod: client.V1Pod) -> bool:

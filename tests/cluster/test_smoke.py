@@ -11,7 +11,6 @@ SPORTSFEED_PROVIDER_KEY where no such Secret exists (EKS). docs/kubernetes-local
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import time
@@ -25,6 +24,7 @@ import aiohttp
 import pytest
 import yaml
 from kubernetes import client, config
+from sportsfeed_devstack.waiting import wait_until_async
 
 from ..ws_client import Analyst
 from .kube import service_backend, wait_for_rollouts
@@ -82,16 +82,18 @@ def provider_key(kube) -> str:
 
 async def until_accepted(method: str, url: str, body: dict[str, Any], key: str) -> dict[str, Any]:
     """202 or fail; a 503 (Kafka not reachable yet right after a deploy) is retried."""
-    deadline = time.monotonic() + DELIVERY_SECONDS
     async with aiohttp.ClientSession() as session:
-        while True:
+        async def accepted() -> dict[str, Any] | None:
             async with session.request(method, url, json=body, headers={"X-API-Key": key}) as response:
                 answer = await response.json(content_type=None)
                 if response.status == 202:
                     return answer
-                if response.status != 503 or time.monotonic() > deadline:
+                if response.status != 503:
                     raise AssertionError(f"{method} {url} answered {response.status}: {answer}")
-            await asyncio.sleep(1)
+                return None
+
+        return await wait_until_async(accepted, timeout=DELIVERY_SECONDS, interval=1,
+                                      what=f"{method} {url} to be accepted")
 
 
 def new_game() -> str:
