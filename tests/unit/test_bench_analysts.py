@@ -77,3 +77,20 @@ def test_end_to_end_latency_is_recorded_from_the_ingest_stamp() -> None:
     subject.on_frame(odds(2))  # no trace: counted, not timed
     assert worker.latency.get_total_count() == 1
     assert 40 <= worker.latency.get_value_at_percentile(50) < 1000
+
+
+def test_each_hop_is_timed_from_its_two_stamps() -> None:
+    import time
+
+    from sportsfeed_bench.analysts import Worker as BenchWorker
+
+    worker = BenchWorker(pipe=None)  # type: ignore[arg-type]  # the pipe is only for commands
+    subject = BenchAnalyst(worker, "client-1", None)
+    now = time.time_ns() // 1_000_000
+    trace = {"ingestedAt": now - 100, "storedAt": now - 70, "processedAt": now - 20, "pushedAt": now - 15}
+    subject.on_frame(json.dumps({"type": "odds", "gameId": "game-a", "seq": 1, "trace": trace}))
+    assert list(worker.hops) == ["ingested->stored", "stored->processed", "processed->pushed", "pushed->received"]
+    assert worker.hops["ingested->stored"].get_max_value() == 30
+    assert worker.hops["stored->processed"].get_max_value() == 50
+    assert worker.hops["processed->pushed"].get_max_value() == 5
+    assert 15 <= worker.hops["pushed->received"].get_max_value() < 1000

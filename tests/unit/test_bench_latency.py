@@ -21,3 +21,31 @@ def test_the_analysts_together_watch_every_game() -> None:
     watching = watched_games(workload, analysts=GAMES, per_analyst=5)
     assert all(len(games) == 5 for games in watching)
     assert {game for games in watching for game in games} == {workload.game(n) for n in range(GAMES)}
+
+
+def test_one_in_twenty_analysts_is_slow_and_reads_at_a_third_of_its_arrival_pace() -> None:
+    from sportsfeed_bench.latency import SLOW_PACE_FACTOR, slow_read_delays
+
+    delays = slow_read_delays(analysts=500, slow_share=0.05, rate=800, per_analyst=5)
+    slow = [delay for delay in delays if delay]
+    assert len(slow) == 25
+    arriving_per_second = 800 * 5 / GAMES  # 20 updates/s reach each analyst
+    assert slow[0] == SLOW_PACE_FACTOR / arriving_per_second
+    assert slow_read_delays(analysts=10, slow_share=0.0, rate=800, per_analyst=5) == [0.0] * 10
+
+
+def _result(**counts: int):
+    from sportsfeed_bench.latency import LatencyResult
+
+    base = {"offered_per_second": 1000.0, "seconds": 20.0, "analysts": 2, "sent": 100, "accepted": 100,
+            "stored": 100, "delivered_frames": 200, "expected_frames": 200, "lost": 0, "duplicates": 0,
+            "p50_ms": 1.0, "p95_ms": 1.0, "p99_ms": 1.0, "max_ms": 1.0, "late_sends": 0, "hops_p50_p99_ms": {}}
+    return LatencyResult(**{**base, **counts})
+
+
+def test_delivered_counts_conflated_updates_as_reaching_the_slow_analyst_and_missing_frames_as_not() -> None:
+    assert _result().delivered == 100
+    assert _result(delivered_frames=190, conflated=10).delivered == 100  # ten merged into later frames
+    assert _result(delivered_frames=197).delivered == 97  # three frames never came
+    assert _result(delivered_frames=202, duplicates=2).delivered == 100  # copies do not make up for anything
+    assert _result(stored=98).delivered == 98  # never more than were stored

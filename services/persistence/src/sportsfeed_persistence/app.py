@@ -77,7 +77,6 @@ def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None
     app.web_server(AiohttpServer(create_read_api(settings, metrics), settings.host, settings.port))
     raw = app.topic(ODDS_RAW.name, key_type=bytes, value_type=bytes)
     games = app.topic(GAMES.name, key_type=bytes, value_type=bytes)
-    stored = app.topic(ODDS_STORED.name, key_type=bytes, value_type=bytes)
 
     def parker(source: TopicSpec) -> DeadLetter:
         """Parks undecodable messages of ``source`` in its dead-letter topic, original key and bytes."""
@@ -94,7 +93,10 @@ def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None
         return park
 
     async def publish_stored(records: Sequence[Record]) -> None:
-        deliveries = [await stored.send(key=key, value=value) for key, value in records]
+        # Straight to the producer: faust's Topic.send machinery costs more than the send itself,
+        # and this is once per update, while nothing is being written to DynamoDB.
+        producer = app.producer
+        deliveries = [await producer.send(ODDS_STORED.name, key, value, None, None, None) for key, value in records]
         await asyncio.gather(*deliveries)
 
     def dynamodb() -> Any:

@@ -74,7 +74,7 @@ class OddsStorer:
         report.write = await self._writer.write(
             [odds_item(update, update.received_at or now, self._retention) for update in updates]
         )
-        stored_at = epoch_millis(now)
+        stored_at = epoch_millis(self._clock())  # when the write was acknowledged: the update is durable
         for update in updates:
             update.trace.stored_at = stored_at
         await self._publish_stored([(update.game_id.encode(), encode(update)) for update in updates])

@@ -15,6 +15,7 @@ import multiprocessing
 import random
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -28,6 +29,7 @@ PROGRESS_SECONDS = 1.0
 PROGRESS_PRINT_SECONDS = 5.0
 # End-to-end latencies (ingest's ingestedAt to receipt, ms) up to a minute, 3 significant digits.
 LATENCY_MAX_MS = 60_000
+SLOW_END_TO_END = "slow_end_to_end"  # the latency histogram of slow consumers' frames
 STALL_SECONDS = 30.0  # no frame and no analyst done for this long: the wait has failed
 
 
@@ -35,8 +37,20 @@ class Stalled(RuntimeError):
     """Analysts stopped getting what they wait for; the message says how far they got."""
 
 
-class TraceStamps(msgspec.Struct):
-    ingestedAt: int | None = None  # noqa: N815 (the wire's name)
+class TraceStamps(msgspec.Struct, rename="camel"):
+    """Epoch-millisecond stamps of each hop (``sportsfeed_common.events.Trace``)."""
+
+    ingested_at: int | None = None
+    stored_at: int | None = None
+    processed_at: int | None = None
+    pushed_at: int | None = None
+
+    def hops(self, received_ms: int) -> dict[str, int]:
+        """Milliseconds in each hop whose two stamps are known, ingest to receipt, in pipeline order."""
+        stamps = [("ingested", self.ingested_at), ("stored", self.stored_at), ("processed", self.processed_at),
+                  ("pushed", self.pushed_at), ("received", received_ms)]
+        known = [(name, stamp) for name, stamp in stamps if stamp is not None]
+        return {f"{before}->{after}": end - start for (before, start), (after, end) in pairwise(known)}
 
 
 class Frame(msgspec.Struct):
@@ -66,10 +80,11 @@ class Tally(msgspec.Struct):
 
 
 class BenchAnalyst:
-    def __init__(self, worker: Worker, client_id: str, games: list[str] | None) -> None:
+    def __init__(self, worker: Worker, client_id: str, games: list[str] | None, read_delay: float = 0.0) -> None:
         self.worker = worker
         self.client_id = client_id
         self.games = games  # None: no subscribe, every update (the reference's behaviour)
+        self.read_delay = read_delay  # a slow consumer: seconds it spends on each frame before reading on
         self.last_seq: dict[str, int] = {}
         self.tally = Tally()
         self.target: dict[str, int] = {}
@@ -97,6 +112,8 @@ class BenchAnalyst:
                 async for message in socket:
                     if message.type == aiohttp.WSMsgType.TEXT:
                         self.on_frame(message.data)
+                        if self.read_delay:
+                            await asyncio.sleep(self.read_delay)  # the slow consumer's pace, not a wait
             except (aiohttp.ClientError, OSError):
                 pass  # the connection broke: reconnect
             finally:
@@ -110,8 +127,8 @@ class BenchAnalyst:
         frame = _decode_frame(data)
         if frame.type == "odds" and frame.gameId is not None and frame.seq is not None:
             self.tally.frames += 1
-            if frame.trace is not None and frame.trace.ingestedAt is not None:
-                self.worker.record_latency(time.time_ns() // 1_000_000 - frame.trace.ingestedAt)
+            if frame.trace is not None and frame.trace.ingested_at is not None:
+                self.worker.record_latency(frame.trace, time.time_ns() // 1_000_000, slow=bool(self.read_delay))
             last = self.last_seq.get(frame.gameId, 0)
             if frame.seq <= last:
                 self.tally.duplicates += 1
@@ -160,6 +177,7 @@ class Worker:
         self.last_done_at = 0.0
         self.all_done = asyncio.Event()
         self.latency = new_latency_histogram()
+        self.hops: dict[str, HdrHistogram] = {}
 
     async def serve(self) -> None:
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
@@ -173,9 +191,11 @@ class Worker:
             if name == "close":
                 return
 
-    async def connect(self, url: str, client_ids: list[str], games_each: list[list[str] | None]) -> dict[str, Any]:
+    async def connect(self, url: str, client_ids: list[str], games_each: list[list[str] | None],
+                      read_delays: list[float]) -> dict[str, Any]:
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-        fresh = [BenchAnalyst(self, client_id, games) for client_id, games in zip(client_ids, games_each, strict=True)]
+        fresh = [BenchAnalyst(self, client_id, games, delay)
+                 for client_id, games, delay in zip(client_ids, games_each, read_delays, strict=True)]
         self.analysts.extend(fresh)
         self.tasks.extend(asyncio.create_task(analyst.run(url, gate)) for analyst in fresh)
         return await self._wait(fresh, {}, min_connections=1)
@@ -209,13 +229,29 @@ class Worker:
                 self.pipe.send({"progress": state[0], "frames": state[1]})
         return {"done_at": self.last_done_at, "count": len(analysts)}
 
-    def record_latency(self, milliseconds: int) -> None:
-        self.latency.record_value(min(max(milliseconds, 1), LATENCY_MAX_MS))  # clocks of one machine
+    def record_latency(self, trace: TraceStamps, received_ms: int, slow: bool = False) -> None:
+        """End to end (``ingestedAt`` to receipt) and each hop; one machine, one clock. A slow
+        consumer's frames are kept apart (``slow_end_to_end``): they are late by its own doing."""
+        assert trace.ingested_at is not None
+        if slow:
+            histogram = self.hops.get(SLOW_END_TO_END)
+            if histogram is None:
+                histogram = self.hops[SLOW_END_TO_END] = new_latency_histogram()
+            _record(histogram, received_ms - trace.ingested_at)
+            return
+        _record(self.latency, received_ms - trace.ingested_at)
+        for hop, milliseconds in trace.hops(received_ms).items():
+            histogram = self.hops.get(hop)
+            if histogram is None:
+                histogram = self.hops[hop] = new_latency_histogram()
+            _record(histogram, milliseconds)
 
-    async def take_latency(self) -> bytes:
-        """The latencies recorded since the last call, encoded; recording starts afresh."""
-        taken, self.latency = self.latency, new_latency_histogram()
-        return taken.encode()
+    async def take_latency(self) -> dict[str, bytes]:
+        """The latencies recorded since the last call (``end_to_end`` and each hop), encoded; recording
+        starts afresh."""
+        taken = {"end_to_end": self.latency, **self.hops}
+        self.latency, self.hops = new_latency_histogram(), {}
+        return {name: histogram.encode() for name, histogram in taken.items()}
 
     def _frames(self) -> int:
         return sum(analyst.tally.frames for analyst in self.analysts)
@@ -247,6 +283,11 @@ def new_latency_histogram() -> HdrHistogram:
     return HdrHistogram(1, LATENCY_MAX_MS, 3)
 
 
+def _record(histogram: HdrHistogram, milliseconds: int) -> None:
+    # Stamps are whole milliseconds: a hop can read 0 (or -1 across a millisecond boundary).
+    histogram.record_value(min(max(milliseconds, 1), LATENCY_MAX_MS))
+
+
 def _worker_main(pipe: Connection) -> None:
     asyncio.run(Worker(pipe).serve())
 
@@ -272,15 +313,18 @@ class AnalystProcesses:
         nothing, so it gets every update); the seconds until every hello arrived."""
         return await self.connect_watching(url, [games] * count, prefix)
 
-    async def connect_watching(self, url: str, games_each: list[list[str] | None], prefix: str) -> float:
-        """One socket per entry of ``games_each``, subscribed to those games; seconds until every hello."""
+    async def connect_watching(self, url: str, games_each: list[list[str] | None], prefix: str,
+                               read_delays: list[float] | None = None) -> float:
+        """One socket per entry of ``games_each``, subscribed to those games; seconds until every hello.
+        ``read_delays``: per socket, seconds its analyst spends on each frame (0: reads at once)."""
         started = time.time()
         count = len(games_each)
+        delays = read_delays or [0.0] * count
         shares = [list(range(number, count, len(self._pipes))) for number in range(len(self._pipes))]
         self.count += count
         answers = await self._all([
             {"op": "connect", "url": url, "client_ids": [f"{prefix}-{n}" for n in share],
-             "games_each": [games_each[n] for n in share]}
+             "games_each": [games_each[n] for n in share], "read_delays": [delays[n] for n in share]}
             for share in shares], what="connected")
         return max(answer["done_at"] for answer in answers) - started
 
@@ -298,11 +342,13 @@ class AnalystProcesses:
                 setattr(total, field, getattr(total, field) + value)
         return total
 
-    async def take_latency(self) -> HdrHistogram:
-        """Every worker's latencies since the last call, merged; each worker starts afresh."""
-        merged = new_latency_histogram()
-        for encoded in await self._all([{"op": "latency"}] * len(self._pipes), what=""):
-            merged.add(HdrHistogram.decode(encoded))
+    async def take_latency(self) -> dict[str, HdrHistogram]:
+        """Every worker's latencies since the last call, merged: ``end_to_end`` and each hop (in
+        pipeline order); each worker starts afresh."""
+        merged: dict[str, HdrHistogram] = {"end_to_end": new_latency_histogram()}
+        for answer in await self._all([{"op": "latency"}] * len(self._pipes), what=""):
+            for name, encoded in answer.items():
+                merged.setdefault(name, new_latency_histogram()).add(HdrHistogram.decode(encoded))
         return merged
 
     async def close(self) -> None:

@@ -1,4 +1,4 @@
-"""``sportsfeed-bench ingest|writer|persistence|processor|gateway``: start a private local stack, measure, print the table, stop it."""
+"""``sportsfeed-bench suite|ingest|writer|persistence|processor|gateway|latency``: start a private local stack, measure, print the table, stop it."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from .persistence import BenchFailure, bench_persistence
 from .processor import bench_processor
 from .report import machine, median, print_table
 from .storage import batch_writer, odds_items, raw_batch_write_loop
+from .suite import SuiteOptions, run_suite
 from .workload import Workload
 from .wrk import ensure_wrk, wrk_available, wrk_load
 
@@ -44,9 +45,10 @@ STACK_SERVERS = {
     "latency": frozenset({"kafka", "dynamodb", "redis", "ingest", "persistence", "stream-processor",
                           "push-gateway"}),
 }
+STACK_SERVERS["suite"] = STACK_SERVERS["latency"]
 # DynamoDB Local in memory (three times its on-disk write rate) where every update must be stored
 # before it is pushed; the storage benchmarks keep the on-disk default their figures were made with.
-IN_MEMORY_TABLES = frozenset({"latency"})
+IN_MEMORY_TABLES = frozenset({"latency", "suite"})
 
 
 def private_stack(state_dir: Path, servers: frozenset[str], dynamodb_in_memory: bool = False) -> Stack:
@@ -139,12 +141,18 @@ async def bench_latency(stack: Stack, args: argparse.Namespace) -> dict:
           f"lost {result.lost}, duplicates {result.duplicates}")
     print(f"  latency ms: p50 {result.p50_ms:.0f}, p95 {result.p95_ms:.0f}, p99 {result.p99_ms:.0f}, "
           f"max {result.max_ms:.0f}" + (f"; {result.late_sends} sends behind schedule" if result.late_sends else ""))
+    for hop, (p50, p99) in result.hops_p50_p99_ms.items():
+        print(f"    {hop:22} p50 {p50:.0f}, p99 {p99:.0f}")
     if result.lost or result.duplicates:
         raise BenchFailure(f"{result.lost} updates lost, {result.duplicates} duplicates")
     return {"machine": machine(), "latency": result.to_json()}
 
 
-BENCHES = {"ingest": bench_ingest, "writer": bench_writer, "persistence": bench_persistence,
+async def bench_suite(stack: Stack, args: argparse.Namespace) -> dict:
+    return await run_suite(stack, SuiteOptions.from_args(args))
+
+
+BENCHES = {"suite": bench_suite, "ingest": bench_ingest, "writer": bench_writer, "persistence": bench_persistence,
            "processor": bench_processor, "gateway": bench_gateway, "latency": bench_latency}
 
 
@@ -173,6 +181,17 @@ def _counts(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sportsfeed-bench", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    suite = commands.add_parser(
+        "suite", help="the whole platform: baselines, each stage, latency against load, slow consumers, a "
+                      "reconnect storm and ingest; one table, results.json and latency.png (about 12 minutes)")
+    suite.add_argument("--out", type=Path, default=Path("bench-results"),
+                       help="folder for results.json and latency.png (default ./bench-results)")
+    suite.add_argument("--analysts", type=int, default=500, help="analysts in the latency scenarios (default 500)")
+    suite.add_argument("--seconds", type=float, default=20, help="measured seconds per latency scenario (default 20)")
+    suite.add_argument("--warmup", type=float, default=5, help="warm-up seconds per latency scenario (default 5)")
+    suite.add_argument("--storm-clients", type=int, default=5_000,
+                       help="analysts in the reconnect storm (default 5,000)")
+    suite.add_argument("--client-processes", type=int, default=2, help="worker processes of the analysts")
     ingest = commands.add_parser("ingest", help="ingest updates/s next to a raw producer")
     ingest.add_argument("--duration", type=float, default=10, help="seconds of measured load per round (default 10)")
     ingest.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
@@ -218,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so the private stack is stopped, not left behind.
     signal.signal(signal.SIGTERM, _interrupted)
-    if args.command == "ingest":
+    if args.command in ("ingest", "suite"):
         ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="sportsfeed-bench-") as state:
         stack = private_stack(Path(state), STACK_SERVERS[args.command], args.command in IN_MEMORY_TABLES)
@@ -231,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         finally:
             stack.stop()
-    if args.json:
+    if getattr(args, "json", None):
         args.json.write_text(json.dumps(results, indent=2))
         print(f"\nResults written to {args.json}")
     return 0

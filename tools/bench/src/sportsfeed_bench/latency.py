@@ -28,11 +28,13 @@ from sportsfeed_common.table import ODDS_PREFIX
 from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKeys
 from sportsfeed_devstack.stack import Stack
 
-from .analysts import AnalystProcesses, Stalled
+from .analysts import SLOW_END_TO_END, AnalystProcesses, Stalled
 from .persistence import BenchFailure
+from .service_metrics import persistence_summary, scrape
 from .workload import GAMES, Workload
 
 LANES = 20  # providers, each owning GAMES / LANES games: batches of 10 updates
+SLOW_PACE_FACTOR = 3.0  # a slow consumer spends this many arrival intervals on each frame
 
 
 @dataclass
@@ -63,9 +65,22 @@ class LatencyResult:
     p99_ms: float
     max_ms: float
     late_sends: int
+    hops_p50_p99_ms: dict[str, tuple[float, float]]  # each hop, ingested->stored ... pushed->received
+    slow_analysts: int = 0
+    slow_p99_ms: float | None = None  # the slow consumers' own end-to-end p99 (not in the figures above)
+    conflated: int = 0  # updates merged into a later frame of the same game by a slow consumer's queue
+    frames_per_second: float = 0.0  # frames delivered over the measured phase, every analyst together
+
+    @property
+    def delivered(self) -> int:
+        """Accepted updates that reached every analyst watching their game (a conflated update did:
+        the frame that stands for it carries its price or a later one); each missing frame counts as
+        one update not delivered."""
+        missing = max(0, self.expected_frames - (self.delivered_frames - self.duplicates + self.conflated))
+        return max(0, min(self.stored, self.accepted - missing))
 
     def to_json(self) -> dict:
-        return dict(self.__dict__)
+        return {**self.__dict__, "delivered": self.delivered}
 
 
 class PacedProvider:
@@ -134,25 +149,46 @@ async def stored_count(stack: Stack, games: list[str]) -> int:
     return total
 
 
+def slow_read_delays(analysts: int, slow_share: float, rate: float, per_analyst: int) -> list[float]:
+    """Every ``1 / slow_share``-th analyst reads at a third of the pace its games' updates arrive at;
+    the others read at once."""
+    if slow_share <= 0:
+        return [0.0] * analysts
+    every = max(1, round(1 / slow_share))
+    arriving_per_second = rate * per_analyst / GAMES
+    delay = SLOW_PACE_FACTOR / arriving_per_second
+    return [delay if n % every == every - 1 else 0.0 for n in range(analysts)]
+
+
 async def measure_latency(stack: Stack, rate: float, seconds: float, analysts: int, per_analyst: int,
-                          warmup_seconds: float, client_processes: int) -> LatencyResult:
+                          warmup_seconds: float, client_processes: int, slow_share: float = 0.0) -> LatencyResult:
     config = stack.config
     workload = Workload(f"lat{int(time.time())}")
     provider = PacedProvider(config.ingest_url, LocalProviderKeys(config.state_dir).key_for(SIMULATED_PROVIDER),
                              workload)
     watching = watched_games(workload, analysts, per_analyst)
+    read_delays = slow_read_delays(analysts, slow_share, rate, per_analyst)
+    slow = sum(1 for delay in read_delays if delay)
     crowd = AnalystProcesses(client_processes, f"{analysts} analysts at {rate:,.0f} updates/s")
     try:
-        await crowd.connect_watching(config.gateway_url, watching, prefix=workload.run)
-        print(f"  {analysts} analysts connected, {per_analyst} games each; warm-up {warmup_seconds:g} s "
-              f"at {rate:,.0f} updates/s...", flush=True)
+        await crowd.connect_watching(config.gateway_url, watching, prefix=workload.run, read_delays=read_delays)
+        print(f"  {analysts} analysts connected, {per_analyst} games each"
+              + (f", {slow} of them slow (reading at a third of the pace)" if slow else "")
+              + f"; warm-up {warmup_seconds:g} s at {rate:,.0f} updates/s...", flush=True)
         warmup = await provider.run(rate, warmup_seconds)
         await _delivered(crowd, warmup)
         await crowd.take_latency()  # the warm-up's latencies are not counted
         print(f"  measuring {seconds:g} s at {rate:,.0f} updates/s...", flush=True)
+        frames_before = (await crowd.tally()).frames
+        persistence_before, started = await scrape(config.persistence_url), time.monotonic()
         measured = await provider.run(rate, seconds)
+        frames_during = (await crowd.tally()).frames - frames_before
         await _delivered(crowd, warmup, measured)
-        latency = await crowd.take_latency()
+        persistence = await scrape(config.persistence_url) - persistence_before
+        print("  " + persistence_summary(persistence, time.monotonic() - started), flush=True)
+        histograms = await crowd.take_latency()
+        latency = histograms.pop("end_to_end")
+        slow_latency = histograms.pop(SLOW_END_TO_END, None)
         tally = await crowd.tally()
     except Stalled as stalled:
         tails = "\n".join(f"--- {server.name}:\n{server.process.log_tail()}" for server in stack.servers
@@ -164,13 +200,16 @@ async def measure_latency(stack: Stack, rate: float, seconds: float, analysts: i
     accepted = warmup.accepted + measured.accepted
     stored = await stored_count(stack, [workload.game(n) for n in range(GAMES)])
     expected_frames = sum(_accepted_for(watched, warmup, measured) for watched in watching)
-    lost = max(0, accepted - stored) + max(0, expected_frames - tally.frames + tally.duplicates)
+    lost = max(0, accepted - stored) + max(0, expected_frames - tally.frames + tally.duplicates - tally.conflated)
     return LatencyResult(
         offered_per_second=rate, seconds=seconds, analysts=analysts, sent=warmup.sent + measured.sent,
         accepted=accepted, stored=stored, delivered_frames=tally.frames, expected_frames=expected_frames,
         lost=lost, duplicates=tally.duplicates, p50_ms=_at(latency, 50), p95_ms=_at(latency, 95),
         p99_ms=_at(latency, 99), max_ms=float(latency.get_max_value()),
-        late_sends=warmup.late_sends + measured.late_sends)
+        late_sends=warmup.late_sends + measured.late_sends,
+        hops_p50_p99_ms={hop: (_at(histogram, 50), _at(histogram, 99)) for hop, histogram in histograms.items()},
+        slow_analysts=slow, slow_p99_ms=None if slow_latency is None else _at(slow_latency, 99),
+        conflated=tally.conflated, frames_per_second=frames_during / seconds)
 
 
 def _accepted_for(games: list[str], *feeds: Feed) -> int:

@@ -46,6 +46,7 @@ class ScenarioResult:
     baseline_name: str | None = None
     baseline_figure: float | None = None  # the baseline's value of the compared figure
     compared: str = "throughput"  # which figure of this scenario the baseline is set against
+    note: str | None = None  # printed under the table: what a column means for this scenario
 
     def __post_init__(self) -> None:
         if self.compared not in COMPARED_FIGURES:
@@ -162,6 +163,7 @@ def format_summary_table(results: Sequence[ScenarioResult]) -> str:
     lines.append("duplicates: " + (", ".join(duplicated) if duplicated else "0 in every scenario"))
     if unaccounted:
         lines.append(f"not counted past ingest: {', '.join(unaccounted)}")
+    lines.extend(f"{result.scenario}: {result.note}" for result in results if result.note)
     return "\n".join(lines)
 
 

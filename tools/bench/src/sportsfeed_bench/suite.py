@@ -1,0 +1,330 @@
+"""``sportsfeed-bench suite``: the whole platform on one private local stack, a fixed scenario matrix,
+one table, a JSON file and a plot of latency against load.
+
+First the baselines, measured on the same servers in the same run: the storage ceiling (a raw
+BatchWriteItem loop on DynamoDB Local), Kafka's ProducerPerformance and EndToEndLatency tools, and
+a raw aiokafka consume-and-produce pipe. Then each stage's throughput (persistence, the stream
+processor, the gateway's fan-out), end-to-end latency with 500 analysts at 50% of the storage
+ceiling, at 1,000 updates/s and at 90% of the ceiling, 5% slow consumers, a 5,000-analyst
+reconnect storm, and last ingest's throughput (its flood would take the storage ceiling minutes
+to drain, so the services after it are stopped first, as in ``bench ingest``).
+
+Every scenario counts updates sent, accepted, stored and delivered; a lost or duplicated update
+fails the suite after the table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aioboto3
+import boto3
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sportsfeed_common.aws import dynamodb_client_kwargs
+from sportsfeed_common.settings import CommonSettings, load_settings
+from sportsfeed_common.table import create_table
+from sportsfeed_common.topics import ODDS_RAW, TopicSpec, create_topics
+from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKeys
+from sportsfeed_devstack.stack import Stack
+
+from .gateway import FanoutBaseline, StackGateway, deliveries, reconnect_storm
+from .ingest import Measurement
+from .kafka_tools import end_to_end_latency, producer_performance
+from .latency import LatencyResult, measure_latency
+from .persistence import BenchFailure, RunBatch, check_table, through_worker
+from .processor import PIPE_IN, PIPE_OUT, raw_pipe, through_processor
+from .report import machine
+from .results import (
+    LatencyPoint,
+    ScenarioResult,
+    plot_latency_against_load,
+    print_summary_table,
+    write_json,
+)
+from .storage import odds_items, raw_batch_write_loop
+from .wrk import ensure_wrk, wrk_load
+
+# An odds update as ingest produces it to odds.raw is about this size: the Kafka tools send the same.
+RECORD_BYTES = 300
+STAGE_DEADLINE_FACTOR = 20  # a stage run may take this many times its baseline's time (plus a margin)
+STAGE_DEADLINE_MARGIN_SECONDS = 60.0
+DOWNSTREAM_OF_INGEST = ("persistence", "stream-processor", "push-gateway")
+
+
+@dataclass(frozen=True)
+class SuiteOptions:
+    analysts: int = 500
+    games_per_analyst: int = 5
+    seconds: float = 20.0  # measured seconds of each latency scenario
+    warmup: float = 5.0
+    fixed_rate: float = 1_000.0
+    ceiling_shares: tuple[float, ...] = (0.5, 0.9)
+    slow_share: float = 0.05
+    storm_clients: int = 5_000
+    storage_items: int = 5_000
+    kafka_records: int = 200_000
+    latency_messages: int = 2_000
+    processor_records: int = 10_000
+    fanout_clients: int = 500
+    ingest_seconds: float = 10.0
+    client_processes: int = 2
+    out: Path = Path("bench-results")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SuiteOptions:
+        return cls(analysts=args.analysts, seconds=args.seconds, warmup=args.warmup,
+                   storm_clients=args.storm_clients, client_processes=args.client_processes, out=args.out)
+
+
+@dataclass
+class Baselines:
+    storage_items_per_second: float = 0.0  # the storage ceiling
+    kafka_records_per_second: float = 0.0
+    kafka_latency_p50_ms: float = 0.0
+    kafka_latency_p99_ms: float = 0.0
+    pipe_updates_per_second: float = 0.0
+
+
+class Progress:
+    """``[step/steps, elapsed] what``: a long run says where it is."""
+
+    def __init__(self, steps: int) -> None:
+        self._steps = steps
+        self._step = 0
+        self._started = time.monotonic()
+
+    def next(self, what: str) -> None:
+        self._step += 1
+        elapsed = int(time.monotonic() - self._started)
+        print(f"\n[{self._step}/{self._steps}, {elapsed // 60}m{elapsed % 60:02d}s] {what}", flush=True)
+
+
+class Suite:
+    def __init__(self, stack: Stack, options: SuiteOptions) -> None:
+        self.stack = stack
+        self.options = options
+        self.bootstrap = stack.config.kafka_bootstrap
+        self.settings = load_settings(CommonSettings, stack.config.service_environment())
+        self.baselines = Baselines()
+        self.results: list[ScenarioResult] = []
+        self.latency_points: list[LatencyPoint] = []
+
+    def steps(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
+        options = self.options
+        return [
+            ("Baselines: raw BatchWriteItem loop (the storage ceiling), Kafka ProducerPerformance and "
+             "EndToEndLatency, a raw aiokafka pipe", self.measure_baselines),
+            ("Persistence: odds.raw -> DynamoDB -> odds.stored", self.persistence_throughput),
+            ("Stream processor: odds.stored -> odds.live", self.processor_throughput),
+            (f"Gateway fan-out to {options.fanout_clients:,} analysts, next to a bare aiohttp broadcaster",
+             self.gateway_fanout),
+            *[(f"End-to-end latency at {share:.0%} of the storage ceiling", self._latency_at_share(share))
+              for share in options.ceiling_shares if share < 0.75],
+            (f"End-to-end latency at {options.fixed_rate:,.0f} updates/s", self.latency_at_fixed_rate),
+            *[(f"End-to-end latency at {share:.0%} of the storage ceiling", self._latency_at_share(share))
+              for share in options.ceiling_shares if share >= 0.75],
+            (f"Slow consumers: {options.slow_share:.0%} of {options.analysts} analysts slow", self.slow_consumers),
+            (f"Reconnect storm: {options.storm_clients:,} analysts, the gateway restarted under them",
+             self.storm),
+            ("Ingest throughput (the services after ingest stopped)", self.ingest_throughput),
+        ]
+
+    async def run(self) -> None:
+        steps = self.steps()
+        progress = Progress(len(steps))
+        for what, step in steps:
+            progress.next(what)
+            await step()
+
+    # Baselines
+
+    async def measure_baselines(self) -> None:
+        options = self.options
+        create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(self.settings)), self.settings.dynamodb_table)
+        async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(self.settings)) as client:
+            await raw_batch_write_loop(client, self.settings.dynamodb_table, odds_items(500))  # warm-up
+            storage = await raw_batch_write_loop(client, self.settings.dynamodb_table,
+                                                 odds_items(options.storage_items))
+        self.baselines.storage_items_per_second = storage.rate
+        print(f"  raw BatchWriteItem loop: {storage.rate:,.0f} items/s (the storage ceiling)", flush=True)
+        produced = await producer_performance(self.bootstrap, options.kafka_records, RECORD_BYTES)
+        self.baselines.kafka_records_per_second = produced.records_per_second
+        latency = await end_to_end_latency(self.bootstrap, options.latency_messages, RECORD_BYTES)
+        self.baselines.kafka_latency_p50_ms = latency.latency_p50_ms
+        self.baselines.kafka_latency_p99_ms = latency.latency_p99_ms
+        await create_topics(self.bootstrap, (PIPE_IN, PIPE_OUT))
+        pipe = await raw_pipe(self.bootstrap, RunBatch.build(options.processor_records))
+        self.baselines.pipe_updates_per_second = pipe.rate
+        print(f"  ProducerPerformance {produced.records_per_second:,.0f} records/s; EndToEndLatency p50 "
+              f"{latency.latency_p50_ms:g} ms, p99 {latency.latency_p99_ms:g} ms; raw pipe {pipe.rate:,.0f}/s",
+              flush=True)
+
+    # Stage throughput
+
+    async def persistence_throughput(self) -> None:
+        count = self.options.storage_items
+        batch = RunBatch.build(count)
+        deadline = STAGE_DEADLINE_FACTOR * count / self.baselines.storage_items_per_second
+        measured = await through_worker(self.bootstrap, batch, deadline + STAGE_DEADLINE_MARGIN_SECONDS)
+        async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(self.settings)) as client:
+            check = await check_table(client, self.settings.dynamodb_table, batch)
+        print(f"  {measured.rate:,.0f} items/s; in the table: lost {check.lost}, beyond one each {check.unexpected}",
+              flush=True)
+        self.results.append(ScenarioResult(
+            scenario="persistence: odds.raw -> stored", sent=count, stored=count - check.lost,
+            duplicates=check.unexpected, throughput=measured.rate, throughput_unit="items/s",
+            baseline_name="raw BatchWriteItem loop", baseline_figure=self.baselines.storage_items_per_second))
+
+    async def processor_throughput(self) -> None:
+        batch = RunBatch.build(self.options.processor_records)
+        measured, seq_faults = await through_processor(self.bootstrap, batch)
+        print(f"  {measured.rate:,.0f} updates/s; seq gaps or duplicates {seq_faults}", flush=True)
+        self.results.append(ScenarioResult(
+            scenario="processor: stored -> odds.live", sent=len(batch), delivered=len(batch) - seq_faults,
+            duplicates=seq_faults, throughput=measured.rate, baseline_name="raw aiokafka pipe",
+            baseline_figure=self.baselines.pipe_updates_per_second))
+
+    async def gateway_fanout(self) -> None:
+        args = argparse.Namespace(client_processes=self.options.client_processes, rounds=1, frames=100_000,
+                                  updates=200)
+        baseline = FanoutBaseline(self.bootstrap)
+        baseline.start()
+        try:
+            bare = await deliveries(baseline, self.options.fanout_clients, args, self.bootstrap)
+        finally:
+            baseline.stop()
+        gateway = await deliveries(StackGateway(self.stack), self.options.fanout_clients, args, self.bootstrap)
+        updates = gateway.updates_per_burst
+        self.results.append(ScenarioResult(
+            scenario=f"gateway fan-out, {self.options.fanout_clients} analysts", sent=updates,
+            delivered=updates if gateway.tally.gaps == 0 else updates - gateway.tally.gaps,
+            duplicates=gateway.tally.duplicates, throughput=gateway.rounds[0].rate, throughput_unit="frames/s",
+            baseline_name="bare aiohttp broadcaster", baseline_figure=bare.rounds[0].rate))
+
+    # End-to-end latency
+
+    def _latency_at_share(self, share: float) -> Callable[[], Awaitable[None]]:
+        async def at_share() -> None:
+            rate = round(share * self.baselines.storage_items_per_second)
+            await self._latency(f"latency at {share:.0%} of storage ceiling", rate)
+        return at_share
+
+    async def latency_at_fixed_rate(self) -> None:
+        await self._latency(f"latency at {self.options.fixed_rate:,.0f}/s", self.options.fixed_rate)
+
+    async def slow_consumers(self) -> None:
+        rate = round(min(self.options.ceiling_shares) * self.baselines.storage_items_per_second)
+        result = await self._latency(f"{self.options.slow_share:.0%} slow consumers", rate,
+                                     slow_share=self.options.slow_share)
+        slow_p99 = "-" if result.slow_p99_ms is None else f"{result.slow_p99_ms:,.0f}"
+        print(f"  the {result.slow_analysts} slow analysts: p99 {slow_p99} ms, {result.conflated:,} updates "
+              "conflated into later frames; the figures above are the others'", flush=True)
+
+    async def _latency(self, scenario: str, rate: float, slow_share: float = 0.0) -> LatencyResult:
+        options = self.options
+        result = await measure_latency(self.stack, rate, options.seconds, options.analysts,
+                                       options.games_per_analyst, options.warmup, options.client_processes,
+                                       slow_share=slow_share)
+        print(f"  sent {result.sent:,}, accepted {result.accepted:,}, stored {result.stored:,}, delivered "
+              f"{result.delivered:,}; p50 {result.p50_ms:,.0f} ms, p95 {result.p95_ms:,.0f} ms, "
+              f"p99 {result.p99_ms:,.0f} ms; {result.frames_per_second:,.0f} frames/s delivered", flush=True)
+        for hop, (p50, p99) in result.hops_p50_p99_ms.items():
+            print(f"    {hop:<20} p50 {p50:,.0f} ms, p99 {p99:,.0f} ms", flush=True)
+        self.results.append(ScenarioResult(
+            scenario=scenario, offered_rate=rate, sent=result.sent, accepted=result.accepted, stored=result.stored,
+            delivered=result.delivered, duplicates=result.duplicates, latency_p50_ms=result.p50_ms,
+            latency_p95_ms=result.p95_ms, latency_p99_ms=result.p99_ms, throughput=result.frames_per_second,
+            throughput_unit="frames/s", compared="latency_p99_ms", baseline_name="Kafka EndToEndLatency",
+            baseline_figure=self.baselines.kafka_latency_p99_ms))
+        if not slow_share:
+            self.latency_points.append(LatencyPoint(rate, result.p50_ms, result.p95_ms, result.p99_ms))
+        return result
+
+    # The gateway restarted under 5,000 analysts
+
+    async def storm(self) -> None:
+        args = argparse.Namespace(reconnect_clients=self.options.storm_clients,
+                                  client_processes=self.options.client_processes, frames=400_000, updates=200,
+                                  missed=5)
+        result = await reconnect_storm(StackGateway(self.stack), args, self.bootstrap)
+        # Each analyst waits for every update of its 20 games: the burst before and the missed ones.
+        frames = result.tally.frames
+        updates = frames // result.clients
+        self.results.append(ScenarioResult(
+            scenario=f"reconnect storm, {result.clients:,} analysts", sent=updates,
+            delivered=updates - min(updates, result.tally.gaps), duplicates=result.tally.duplicates,
+            throughput=result.total_seconds, throughput_unit="s to all resumed",
+            note=f"counts are per analyst (each of {result.clients:,} must get every update of its 20 games, "
+                 f"{result.missed_per_analyst} of them published while the gateway was down); stopped in "
+                 f"{result.stop_seconds:.1f} s, ready {result.down_to_ready_seconds:.1f} s later, all resumed "
+                 f"{result.ready_to_resumed_seconds:.1f} s after that"))
+
+    # Ingest, last
+
+    async def ingest_throughput(self) -> None:
+        for server in self.stack.servers:
+            if server.name in DOWNSTREAM_OF_INGEST:
+                server.process.stop()
+        ensure_wrk()
+        key = LocalProviderKeys(self.stack.config.state_dir).key_for(SIMULATED_PROVIDER)
+        url = self.stack.config.ingest_url
+        await asyncio.to_thread(wrk_load, url, key, 3, 64, 10)  # warm-up
+        before = await end_offsets(self.bootstrap, ODDS_RAW)
+        measured: Measurement = await asyncio.to_thread(wrk_load, url, key, self.options.ingest_seconds, 64, 10)
+        logged = await end_offsets(self.bootstrap, ODDS_RAW) - before
+        sent = measured.updates + measured.errors * 10
+        print(f"  {measured.rate:,.0f} updates/s accepted (p50 {measured.p50_ms} ms, p99 {measured.p99_ms} ms); "
+              f"{logged:,} records reached odds.raw for {measured.updates:,} accepted", flush=True)
+        # wrk counts only requests it saw answered: those in flight when it stopped may add records
+        # beyond the accepted count, never fewer.
+        self.results.append(ScenarioResult(
+            scenario="ingest POST /v1/odds", sent=sent, accepted=measured.updates,
+            stored=min(logged, measured.updates), throughput=measured.rate,
+            latency_p50_ms=measured.p50_ms, latency_p99_ms=measured.p99_ms,
+            baseline_name="Kafka ProducerPerformance", baseline_figure=self.baselines.kafka_records_per_second,
+            note=f"stored counts updates on odds.raw (offsets: {logged:,}), not in DynamoDB: the services after "
+                 "ingest were stopped"))
+
+
+async def end_offsets(bootstrap: str, topic: TopicSpec) -> int:
+    """The sum of the end offsets of every partition of ``topic``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        offsets = await consumer.end_offsets([TopicPartition(topic.name, p) for p in range(topic.partitions)])
+        return sum(offsets.values())
+    finally:
+        await consumer.stop()
+
+
+def _failures(results: list[ScenarioResult]) -> list[str]:
+    return [f"{result.scenario}: lost {result.lost}, duplicates {result.duplicates}"
+            for result in results if result.lost or result.duplicates]
+
+
+async def run_suite(stack: Stack, options: SuiteOptions) -> dict:
+    suite = Suite(stack, options)
+    started = time.monotonic()
+    try:
+        await suite.run()
+    finally:
+        options.out.mkdir(parents=True, exist_ok=True)
+        if suite.results:
+            print_summary_table(suite.results)
+            write_json(options.out / "results.json", suite.results,
+                       {**machine(), "baselines": suite.baselines.__dict__,
+                        "minutes": round((time.monotonic() - started) / 60, 1)})
+        if suite.latency_points:
+            plot_latency_against_load(options.out / "latency.png", suite.latency_points,
+                                      storage_ceiling=suite.baselines.storage_items_per_second)
+        print(f"\nResults: {options.out / 'results.json'}, plot: {options.out / 'latency.png'}; "
+              f"{(time.monotonic() - started) / 60:.1f} minutes", flush=True)
+    failures = _failures(suite.results)
+    if failures:
+        raise BenchFailure("updates lost or duplicated: " + "; ".join(failures))
+    return {"scenarios": [result.to_json() for result in suite.results]}
