@@ -67,7 +67,7 @@ async def processor_env(servers) -> tuple[dict[str, str], Any]:
         "HOST": "127.0.0.1", "PORT": str(free_port()),
         "STALE_AFTER_SECONDS": str(STALE_AFTER_SECONDS),
         "PROVIDER_DOWN_AFTER_SECONDS": str(PROVIDER_DOWN_AFTER_SECONDS),
-        "CHECK_INTERVAL_SECONDS": "0.2", "CONSUMER_GROUP_INSTANCE_ID": "processor-0",
+        "CHECK_INTERVAL_SECONDS": "0.2", "SERIES_WRITE_INTERVAL_SECONDS": "0.2", "CONSUMER_GROUP_INSTANCE_ID": "processor-0",
     }
     return env, boto3.resource("dynamodb", **dynamodb_client_kwargs(settings)).Table(table_name)
 

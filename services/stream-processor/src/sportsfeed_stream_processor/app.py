@@ -223,13 +223,13 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
 
     @app.task
     async def write_series() -> None:
-        """Every check interval, write the candles and counts that changed (runs until the worker stops)."""
+        """Every series write interval, write the candles and counts that changed (runs until the worker stops)."""
         async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings)) as client:
             writer = series.open(SeriesWriter(
                 BatchWriter(client, settings.dynamodb_table), game_states,
                 timedelta(days=settings.series_retention_days), settings.series_horizon_minutes, clock))
             while True:
-                await asyncio.sleep(settings.check_interval_seconds)  # a period, not a wait for something
+                await asyncio.sleep(settings.series_write_interval_seconds)  # a period, not a wait for something
                 if app.rebalancing or app.in_recovery:
                     continue  # the table is being restored: write once it is whole
                 if assignment.changed(app.consumer.assignment()):

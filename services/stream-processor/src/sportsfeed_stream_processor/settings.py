@@ -37,8 +37,13 @@ class ProcessorSettings(CommonSettings, kw_only=True):
     provider_down_after_seconds: Seconds = 60.0
     # Updates per minute under which rate_low is raised, per provider: "*=60,acme=600" (0 = never).
     rate_low_thresholds: str = "*=0"
-    # How often feed health is checked and candles and counts are written to DynamoDB.
+    # How often feed health is checked.
     check_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    # How often the candles and counts that changed are written to DynamoDB. Every game that moved
+    # is rewritten each time, so a short interval costs as many writes as the odds themselves (and
+    # DynamoDB is what every pushed update waits on); a minute's candle a few seconds behind in the
+    # read API costs nothing, since screens get every update live.
+    series_write_interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     # Candles and counts of minutes older than this (by wall clock) leave the processor's state;
     # a price for such a minute still goes live but no longer changes its candle or count.
     # Each is kept in its game's state record, so the horizon is also what every record carries.
