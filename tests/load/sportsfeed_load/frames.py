@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from itertools import pairwise
 
 import msgspec
+from sportsfeed_common.events import hop_durations
 
 
 class Trace(msgspec.Struct, rename="camel"):
@@ -31,10 +31,7 @@ decode_frame = msgspec.json.Decoder(Frame).decode
 
 def hops_ms(trace: Trace, received_ms: float) -> dict[str, float]:
     """Time spent in each hop that both its stamps are known for, from ingest to this client."""
-    stamps = [("ingested", trace.ingested_at), ("stored", trace.stored_at), ("processed", trace.processed_at),
-              ("pushed", trace.pushed_at), ("received", received_ms)]
-    known = [(name, stamp) for name, stamp in stamps if stamp is not None]
-    return {f"{before}->{after}": end - start for (before, start), (after, end) in pairwise(known)}
+    return hop_durations(trace.ingested_at, trace.stored_at, trace.processed_at, trace.pushed_at, received_ms)
 
 
 def end_to_end_ms(trace: Trace | None, received_ms: float) -> float | None:

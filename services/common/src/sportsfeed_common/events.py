@@ -17,6 +17,7 @@ import math
 import re
 import time
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -103,6 +104,16 @@ def epoch_millis(moment: datetime) -> int:
     """Milliseconds since the Unix epoch, exact (integer arithmetic, no float rounding)."""
     elapsed = moment - _EPOCH
     return elapsed.days * 86_400_000 + elapsed.seconds * 1000 + elapsed.microseconds // 1000
+
+
+def hop_durations(ingested_at: float | None, stored_at: float | None, processed_at: float | None,
+                  pushed_at: float | None, received_at: float) -> dict[str, float]:
+    """Time in each hop whose two stamps are known, ingest to receipt, in pipeline order
+    (``"ingested->stored"`` ... ``"pushed->received"``; a missing stamp merges its two hops)."""
+    stamps = [("ingested", ingested_at), ("stored", stored_at), ("processed", processed_at),
+              ("pushed", pushed_at), ("received", received_at)]
+    known = [(name, stamp) for name, stamp in stamps if stamp is not None]
+    return {f"{before}->{after}": end - start for (before, start), (after, end) in pairwise(known)}
 
 
 def now_millis() -> int:

@@ -15,13 +15,13 @@ import multiprocessing
 import random
 import time
 from collections.abc import Callable
-from itertools import pairwise
 from multiprocessing.connection import Connection
 from typing import Any
 
 import aiohttp
 import msgspec
 from hdrh.histogram import HdrHistogram
+from sportsfeed_common.events import hop_durations
 
 CONNECT_CONCURRENCY = 200  # handshakes in flight per worker while a benchmark sets up
 RETRY_SECONDS = (0.05, 0.25)  # a reconnecting client's jittered pause after a refused attempt
@@ -45,12 +45,9 @@ class TraceStamps(msgspec.Struct, rename="camel"):
     processed_at: int | None = None
     pushed_at: int | None = None
 
-    def hops(self, received_ms: int) -> dict[str, int]:
+    def hops(self, received_ms: int) -> dict[str, float]:
         """Milliseconds in each hop whose two stamps are known, ingest to receipt, in pipeline order."""
-        stamps = [("ingested", self.ingested_at), ("stored", self.stored_at), ("processed", self.processed_at),
-                  ("pushed", self.pushed_at), ("received", received_ms)]
-        known = [(name, stamp) for name, stamp in stamps if stamp is not None]
-        return {f"{before}->{after}": end - start for (before, start), (after, end) in pairwise(known)}
+        return hop_durations(self.ingested_at, self.stored_at, self.processed_at, self.pushed_at, received_ms)
 
 
 class Frame(msgspec.Struct):
@@ -234,17 +231,18 @@ class Worker:
         consumer's frames are kept apart (``slow_end_to_end``): they are late by its own doing."""
         assert trace.ingested_at is not None
         if slow:
-            histogram = self.hops.get(SLOW_END_TO_END)
-            if histogram is None:
-                histogram = self.hops[SLOW_END_TO_END] = new_latency_histogram()
-            _record(histogram, received_ms - trace.ingested_at)
+            _record(self._hop(SLOW_END_TO_END), received_ms - trace.ingested_at)
             return
         _record(self.latency, received_ms - trace.ingested_at)
         for hop, milliseconds in trace.hops(received_ms).items():
-            histogram = self.hops.get(hop)
-            if histogram is None:
-                histogram = self.hops[hop] = new_latency_histogram()
-            _record(histogram, milliseconds)
+            _record(self._hop(hop), milliseconds)
+
+    def _hop(self, name: str) -> HdrHistogram:
+        # Not setdefault: a histogram is costly to build, and this runs for every frame.
+        histogram = self.hops.get(name)
+        if histogram is None:
+            histogram = self.hops[name] = new_latency_histogram()
+        return histogram
 
     async def take_latency(self) -> dict[str, bytes]:
         """The latencies recorded since the last call (``end_to_end`` and each hop), encoded; recording
@@ -283,9 +281,9 @@ def new_latency_histogram() -> HdrHistogram:
     return HdrHistogram(1, LATENCY_MAX_MS, 3)
 
 
-def _record(histogram: HdrHistogram, milliseconds: int) -> None:
+def _record(histogram: HdrHistogram, milliseconds: float) -> None:
     # Stamps are whole milliseconds: a hop can read 0 (or -1 across a millisecond boundary).
-    histogram.record_value(min(max(milliseconds, 1), LATENCY_MAX_MS))
+    histogram.record_value(min(max(round(milliseconds), 1), LATENCY_MAX_MS))
 
 
 def _worker_main(pipe: Connection) -> None:

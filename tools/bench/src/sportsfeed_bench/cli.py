@@ -23,7 +23,7 @@ from sportsfeed_devstack.stack import Stack
 
 from .gateway import bench_gateway
 from .ingest import Measurement, ingest_load, raw_librdkafka_producer, raw_producer
-from .latency import measure_latency
+from .latency import hop_lines, measure_latency
 from .persistence import BenchFailure, bench_persistence
 from .processor import bench_processor
 from .report import machine, median, print_table
@@ -141,8 +141,8 @@ async def bench_latency(stack: Stack, args: argparse.Namespace) -> dict:
           f"lost {result.lost}, duplicates {result.duplicates}")
     print(f"  latency ms: p50 {result.p50_ms:.0f}, p95 {result.p95_ms:.0f}, p99 {result.p99_ms:.0f}, "
           f"max {result.max_ms:.0f}" + (f"; {result.late_sends} sends behind schedule" if result.late_sends else ""))
-    for hop, (p50, p99) in result.hops_p50_p99_ms.items():
-        print(f"    {hop:22} p50 {p50:.0f}, p99 {p99:.0f}")
+    for line in hop_lines(result):
+        print(f"    {line}")
     if result.lost or result.duplicates:
         raise BenchFailure(f"{result.lost} updates lost, {result.duplicates} duplicates")
     return {"machine": machine(), "latency": result.to_json()}
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     suite = commands.add_parser(
         "suite", help="the whole platform: baselines, each stage, latency against load, slow consumers, a "
-                      "reconnect storm and ingest; one table, results.json and latency.png (about 12 minutes)")
+                      "reconnect storm and ingest; one table, results.json and latency.png (about 7 minutes)")
     suite.add_argument("--out", type=Path, default=Path("bench-results"),
                        help="folder for results.json and latency.png (default ./bench-results)")
     suite.add_argument("--analysts", type=int, default=500, help="analysts in the latency scenarios (default 500)")

@@ -40,7 +40,7 @@ from sportsfeed_devstack.applications import http_ok
 from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.processes import STOP_TIMEOUT_SECONDS
 from sportsfeed_devstack.stack import Stack
-from sportsfeed_devstack.waiting import wait_until, wait_until_async
+from sportsfeed_devstack.waiting import WaitTimeout, wait_until, wait_until_async
 from sportsfeed_push_gateway.settings import GatewaySettings
 
 from .analysts import AnalystProcesses, Stalled, Tally
@@ -48,6 +48,7 @@ from .ingest import Measurement
 from .persistence import BenchFailure
 from .processor import produce
 from .report import machine, median
+from .service_metrics import scrape
 
 GAMES_PER_ROUND = 20
 LISTEN_BACKLOG = next(field.default for field in msgspec.structs.fields(GatewaySettings)
@@ -207,15 +208,14 @@ async def _connections_settled(target: Target, count: int) -> None:
     """Wait until the gateway's own gauge counts every socket (the baseline has none: it is immediate)."""
     if not isinstance(target, StackGateway):
         return
-    deadline = time.monotonic() + 30
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            async with session.get(f"{target.url}/metrics") as response:
-                for line in (await response.text()).splitlines():
-                    if line.startswith("sportsfeed_gateway_connections ") and float(line.split()[1]) >= count:
-                        return
-            await asyncio.sleep(0.1)  # polling a gauge: the condition above is the wait
-    raise BenchFailure(f"the gateway did not count {count:,} connections within 30 s")
+
+    async def counted() -> bool:
+        return (await scrape(target.url)).get("sportsfeed_gateway_connections") >= count
+
+    try:
+        await wait_until_async(counted, timeout=30, interval=0.1, what=f"the gateway to count {count:,} connections")
+    except WaitTimeout:
+        raise BenchFailure(f"the gateway did not count {count:,} connections within 30 s") from None
 
 
 async def deliveries(target: Target, clients: int, args: argparse.Namespace, bootstrap: str) -> DeliveryResult:

@@ -73,14 +73,24 @@ class LatencyResult:
 
     @property
     def delivered(self) -> int:
-        """Accepted updates that reached every analyst watching their game (a conflated update did:
-        the frame that stands for it carries its price or a later one); each missing frame counts as
-        one update not delivered."""
-        missing = max(0, self.expected_frames - (self.delivered_frames - self.duplicates + self.conflated))
+        """Accepted updates that reached every analyst watching their game; each missing frame counts
+        as one update not delivered."""
+        missing = missing_frames(self.expected_frames, self.delivered_frames, self.duplicates, self.conflated)
         return max(0, min(self.stored, self.accepted - missing))
 
     def to_json(self) -> dict:
         return {**self.__dict__, "delivered": self.delivered}
+
+
+def missing_frames(expected: int, received: int, duplicates: int, conflated: int) -> int:
+    """Frames the analysts should have had and did not. Copies make up for nothing; a conflated
+    update was delivered, since the frame that stands for it carries its price or a later one."""
+    return max(0, expected - (received - duplicates + conflated))
+
+
+def hop_lines(result: LatencyResult) -> list[str]:
+    """One line per hop, in pipeline order: where the end-to-end time went."""
+    return [f"{hop:<20} p50 {p50:,.0f} ms, p99 {p99:,.0f} ms" for hop, (p50, p99) in result.hops_p50_p99_ms.items()]
 
 
 class PacedProvider:
@@ -200,7 +210,7 @@ async def measure_latency(stack: Stack, rate: float, seconds: float, analysts: i
     accepted = warmup.accepted + measured.accepted
     stored = await stored_count(stack, [workload.game(n) for n in range(GAMES)])
     expected_frames = sum(_accepted_for(watched, warmup, measured) for watched in watching)
-    lost = max(0, accepted - stored) + max(0, expected_frames - tally.frames + tally.duplicates - tally.conflated)
+    lost = max(0, accepted - stored) + missing_frames(expected_frames, tally.frames, tally.duplicates, tally.conflated)
     return LatencyResult(
         offered_per_second=rate, seconds=seconds, analysts=analysts, sent=warmup.sent + measured.sent,
         accepted=accepted, stored=stored, delivered_frames=tally.frames, expected_frames=expected_frames,

@@ -35,7 +35,7 @@ from sportsfeed_devstack.stack import Stack
 from .gateway import FanoutBaseline, StackGateway, deliveries, reconnect_storm
 from .ingest import Measurement
 from .kafka_tools import end_to_end_latency, producer_performance
-from .latency import LatencyResult, measure_latency
+from .latency import LatencyResult, hop_lines, measure_latency
 from .persistence import BenchFailure, RunBatch, check_table, through_worker
 from .processor import PIPE_IN, PIPE_OUT, raw_pipe, through_processor
 from .report import machine
@@ -47,13 +47,17 @@ from .results import (
     write_json,
 )
 from .storage import odds_items, raw_batch_write_loop
-from .wrk import ensure_wrk, wrk_load
+from .wrk import wrk_load
 
 # An odds update as ingest produces it to odds.raw is about this size: the Kafka tools send the same.
 RECORD_BYTES = 300
 STAGE_DEADLINE_FACTOR = 20  # a stage run may take this many times its baseline's time (plus a margin)
 STAGE_DEADLINE_MARGIN_SECONDS = 60.0
 DOWNSTREAM_OF_INGEST = ("persistence", "stream-processor", "push-gateway")
+# Ingest's load, as ``bench ingest`` drives it by default: keep-alive connections, updates per request.
+INGEST_CONNECTIONS = 64
+INGEST_BATCH = 10
+INGEST_WARMUP_SECONDS = 3
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,7 @@ class Suite:
         updates = gateway.updates_per_burst
         self.results.append(ScenarioResult(
             scenario=f"gateway fan-out, {self.options.fanout_clients} analysts", sent=updates,
-            delivered=updates if gateway.tally.gaps == 0 else updates - gateway.tally.gaps,
+            delivered=updates - min(updates, gateway.tally.gaps),
             duplicates=gateway.tally.duplicates, throughput=gateway.rounds[0].rate, throughput_unit="frames/s",
             baseline_name="bare aiohttp broadcaster", baseline_figure=bare.rounds[0].rate))
 
@@ -233,8 +237,8 @@ class Suite:
         print(f"  sent {result.sent:,}, accepted {result.accepted:,}, stored {result.stored:,}, delivered "
               f"{result.delivered:,}; p50 {result.p50_ms:,.0f} ms, p95 {result.p95_ms:,.0f} ms, "
               f"p99 {result.p99_ms:,.0f} ms; {result.frames_per_second:,.0f} frames/s delivered", flush=True)
-        for hop, (p50, p99) in result.hops_p50_p99_ms.items():
-            print(f"    {hop:<20} p50 {p50:,.0f} ms, p99 {p99:,.0f} ms", flush=True)
+        for line in hop_lines(result):
+            print(f"    {line}", flush=True)
         self.results.append(ScenarioResult(
             scenario=scenario, offered_rate=rate, sent=result.sent, accepted=result.accepted, stored=result.stored,
             delivered=result.delivered, duplicates=result.duplicates, latency_p50_ms=result.p50_ms,
@@ -270,14 +274,14 @@ class Suite:
         for server in self.stack.servers:
             if server.name in DOWNSTREAM_OF_INGEST:
                 server.process.stop()
-        ensure_wrk()
         key = LocalProviderKeys(self.stack.config.state_dir).key_for(SIMULATED_PROVIDER)
         url = self.stack.config.ingest_url
-        await asyncio.to_thread(wrk_load, url, key, 3, 64, 10)  # warm-up
+        await asyncio.to_thread(wrk_load, url, key, INGEST_WARMUP_SECONDS, INGEST_CONNECTIONS, INGEST_BATCH)
         before = await end_offsets(self.bootstrap, ODDS_RAW)
-        measured: Measurement = await asyncio.to_thread(wrk_load, url, key, self.options.ingest_seconds, 64, 10)
+        measured: Measurement = await asyncio.to_thread(wrk_load, url, key, self.options.ingest_seconds,
+                                                        INGEST_CONNECTIONS, INGEST_BATCH)
         logged = await end_offsets(self.bootstrap, ODDS_RAW) - before
-        sent = measured.updates + measured.errors * 10
+        sent = measured.updates + measured.errors * INGEST_BATCH
         print(f"  {measured.rate:,.0f} updates/s accepted (p50 {measured.p50_ms} ms, p99 {measured.p99_ms} ms); "
               f"{logged:,} records reached odds.raw for {measured.updates:,} accepted", flush=True)
         # wrk counts only requests it saw answered: those in flight when it stopped may add records
