@@ -15,7 +15,7 @@ import pytest
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from sportsfeed_common.aws import dynamodb_client_kwargs
-from sportsfeed_common.batch_writer import Backoff, BatchWriter
+from sportsfeed_common.batch_writer import Backoff, BatchWriter, ItemsRefused
 from sportsfeed_common.events import OddsUpdate
 from sportsfeed_common.settings import CommonSettings, load_settings
 from sportsfeed_common.table import create_table, odds_item
@@ -38,7 +38,8 @@ def table(settings: CommonSettings) -> Any:
 
 @pytest.fixture
 async def client(settings: CommonSettings) -> AsyncIterator[Any]:
-    async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings)) as real:
+    # As the services open it: without botocore's client-side parameter validation.
+    async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings, bulk_writer=True)) as real:
         yield real
 
 
@@ -103,3 +104,13 @@ async def test_a_replay_changes_nothing(settings, table, client) -> None:
     await writer.write(batch + batch[:10])  # the same messages again, some twice in one batch
     assert sorted(stored(table, game_id), key=lambda i: i["SK"]) == first
     assert len(first) == 60
+
+
+async def test_an_item_dynamodb_refuses_is_refused_not_retried_forever(settings, table, client) -> None:
+    # With client-side validation off, DynamoDB itself judges the request: an empty key string is
+    # its ValidationException, which the writer must turn into ItemsRefused (the batch is parked).
+    game_id = f"game-{uuid.uuid4()}"
+    good = [odds_item(u, CREATED) for u in updates(game_id, 30)]
+    bad = {**good[0], "SK": ""}
+    with pytest.raises(ItemsRefused, match="ValidationException"):
+        await BatchWriter(client, settings.dynamodb_table).write([*good[1:], bad])

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.config import Config
+
 from .settings import CommonSettings
 
 
-def dynamodb_client_kwargs(settings: CommonSettings) -> dict[str, Any]:
+def dynamodb_client_kwargs(settings: CommonSettings, *, bulk_writer: bool = False) -> dict[str, Any]:
     """Keyword arguments for ``boto3.client("dynamodb", ...)`` or aioboto3's equivalent.
 
     With ``DYNAMODB_ENDPOINT`` set (DynamoDB Local) the server ignores
     credentials but the SDK still insists on having some, so fixed local ones
     are supplied. Unset (AWS), the SDK's default chain (IRSA on EKS) applies.
+
+    ``bulk_writer``: a client that only sends BatchWriteItem requests built from decoded events
+    skips botocore's client-side parameter validation. Checking every attribute of every item
+    was a third of the writer's CPU per item, and DynamoDB validates the request anyway. Its
+    ValidationException is what the batch writer turns into ``ItemsRefused``, so a refused batch
+    is parked; botocore's ParamValidationError is a BotoCoreError, which the writer retries.
     """
     kwargs: dict[str, Any] = {"region_name": settings.aws_region}
+    if bulk_writer:
+        kwargs["config"] = Config(parameter_validation=False)
     if settings.dynamodb_endpoint:
         kwargs.update(
             endpoint_url=settings.dynamodb_endpoint,

@@ -100,7 +100,7 @@ def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None
         await asyncio.gather(*deliveries)
 
     def dynamodb() -> Any:
-        return aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings))
+        return aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings, bulk_writer=True))
 
     @app.agent(raw, concurrency=1)
     async def store_odds(stream: faust.StreamT) -> None:

@@ -224,7 +224,7 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     @app.task
     async def write_series() -> None:
         """Every series write interval, write the candles and counts that changed (runs until the worker stops)."""
-        async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings)) as client:
+        async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings, bulk_writer=True)) as client:
             writer = series.open(SeriesWriter(
                 BatchWriter(client, settings.dynamodb_table), game_states,
                 timedelta(days=settings.series_retention_days), settings.series_horizon_minutes, clock))
