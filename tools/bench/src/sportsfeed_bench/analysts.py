@@ -306,6 +306,10 @@ class AnalystProcesses:
             self._processes.append(process)
         self.count = 0
 
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self._processes if process.pid is not None]
+
     async def connect(self, url: str, count: int, games: list[str] | None, prefix: str) -> float:
         """Open ``count`` sockets (client ids ``<prefix>-<n>``), each subscribed to ``games`` (None: to
         nothing, so it gets every update); the seconds until every hello arrived."""

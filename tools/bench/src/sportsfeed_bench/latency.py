@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import aioboto3
 import aiohttp
+import psutil
 from hdrh.histogram import HdrHistogram
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.settings import CommonSettings, load_settings
@@ -29,6 +30,7 @@ from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKe
 from sportsfeed_devstack.stack import Stack
 
 from .analysts import SLOW_END_TO_END, AnalystProcesses, Stalled
+from .cpu_usage import CpuAccount, CpuUsage
 from .persistence import BenchFailure
 from .service_metrics import persistence_summary, scrape
 from .workload import GAMES, Workload
@@ -70,6 +72,7 @@ class LatencyResult:
     slow_p99_ms: float | None = None  # the slow consumers' own end-to-end p99 (not in the figures above)
     conflated: int = 0  # updates merged into a later frame of the same game by a slow consumer's queue
     frames_per_second: float = 0.0  # frames delivered over the measured phase, every analyst together
+    cpu: CpuUsage | None = None  # what each process spent over the measured phase
 
     @property
     def delivered(self) -> int:
@@ -78,8 +81,13 @@ class LatencyResult:
         missing = missing_frames(self.expected_frames, self.delivered_frames, self.duplicates, self.conflated)
         return max(0, min(self.stored, self.accepted - missing))
 
+    @property
+    def measured_updates(self) -> int:
+        """Updates offered over the measured phase (what the CPU figures are per)."""
+        return round(self.offered_per_second * self.seconds)
+
     def to_json(self) -> dict:
-        return {**self.__dict__, "delivered": self.delivered}
+        return {**self.__dict__, "delivered": self.delivered, "cpu": self.cpu and self.cpu.to_json()}
 
 
 def missing_frames(expected: int, received: int, duplicates: int, conflated: int) -> int:
@@ -89,8 +97,21 @@ def missing_frames(expected: int, received: int, duplicates: int, conflated: int
 
 
 def hop_lines(result: LatencyResult) -> list[str]:
-    """One line per hop, in pipeline order: where the end-to-end time went."""
-    return [f"{hop:<20} p50 {p50:,.0f} ms, p99 {p99:,.0f} ms" for hop, (p50, p99) in result.hops_p50_p99_ms.items()]
+    """One line per hop, in pipeline order, then the CPU each process spent: where the time went."""
+    hops = [f"{hop:<20} p50 {p50:,.0f} ms, p99 {p99:,.0f} ms" for hop, (p50, p99) in result.hops_p50_p99_ms.items()]
+    return hops + (result.cpu.summary(result.measured_updates) if result.cpu else [])
+
+
+def cpu_account(stack: Stack, crowd: AnalystProcesses) -> CpuAccount:
+    """Each server of the stack, the analysts' processes, and this process (the providers) last."""
+    groups: dict[str, list[psutil.Process]] = {}
+    for server in stack.servers:
+        running = server.process.running()
+        if running is not None:
+            groups[server.name] = [running]
+    groups["analysts"] = [psutil.Process(pid) for pid in crowd.pids]
+    groups["bench (providers)"] = [psutil.Process()]
+    return CpuAccount(groups)
 
 
 class PacedProvider:
@@ -191,7 +212,10 @@ async def measure_latency(stack: Stack, rate: float, seconds: float, analysts: i
         print(f"  measuring {seconds:g} s at {rate:,.0f} updates/s...", flush=True)
         frames_before = (await crowd.tally()).frames
         persistence_before, started = await scrape(config.persistence_url), time.monotonic()
+        cpu = cpu_account(stack, crowd)
+        cpu.start()
         measured = await provider.run(rate, seconds)
+        cpu_usage = cpu.usage()
         frames_during = (await crowd.tally()).frames - frames_before
         await _delivered(crowd, warmup, measured)
         persistence = await scrape(config.persistence_url) - persistence_before
@@ -219,7 +243,7 @@ async def measure_latency(stack: Stack, rate: float, seconds: float, analysts: i
         late_sends=warmup.late_sends + measured.late_sends,
         hops_p50_p99_ms={hop: (_at(histogram, 50), _at(histogram, 99)) for hop, histogram in histograms.items()},
         slow_analysts=slow, slow_p99_ms=None if slow_latency is None else _at(slow_latency, 99),
-        conflated=tally.conflated, frames_per_second=frames_during / seconds)
+        conflated=tally.conflated, frames_per_second=frames_during / seconds, cpu=cpu_usage)
 
 
 def _accepted_for(games: list[str], *feeds: Feed) -> int:

@@ -244,7 +244,7 @@ class Suite:
             delivered=result.delivered, duplicates=result.duplicates, latency_p50_ms=result.p50_ms,
             latency_p95_ms=result.p95_ms, latency_p99_ms=result.p99_ms, throughput=result.frames_per_second,
             throughput_unit="frames/s", compared="latency_p99_ms", baseline_name="Kafka EndToEndLatency",
-            baseline_figure=self.baselines.kafka_latency_p99_ms))
+            baseline_figure=self.baselines.kafka_latency_p99_ms, note=_cpu_note(result)))
         if not slow_share:
             self.latency_points.append(LatencyPoint(rate, result.p50_ms, result.p95_ms, result.p99_ms))
         return result
@@ -332,3 +332,11 @@ async def run_suite(stack: Stack, options: SuiteOptions) -> dict:
     if failures:
         raise BenchFailure("updates lost or duplicated: " + "; ".join(failures))
     return {"scenarios": [result.to_json() for result in suite.results]}
+
+
+def _cpu_note(result: LatencyResult) -> str | None:
+    """How busy the machine was while the latency was measured."""
+    if result.cpu is None:
+        return None
+    return (f"{result.cpu.busy_cores:.2f} of {result.cpu.cores} cores busy, "
+            f"{result.cpu.ms_per_update(result.measured_updates):.2f} ms CPU per update")
