@@ -38,8 +38,10 @@ ProviderId = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z0-9][a-z0-9_-]{0,63
 GameId = Annotated[str, msgspec.Meta(pattern=whole(r"game-[A-Za-z0-9][A-Za-z0-9._:-]{0,122}"))]
 Market = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z0-9][a-z0-9_-]{0,31}"))]
 Sport = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z][a-z0-9_-]{0,31}"))]
-# Free text reaches analysts' screens and logs: no control characters.
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=whole(r"[^\x00-\x1f\x7f]+"))]
+# Free text reaches analysts' screens and logs: no control characters (C0, DEL, C1), no line or
+# paragraph separators, and no bidirectional controls, which can make a name display as another.
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=whole(
+    r"[^\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+"))]
 UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 EpochMillis = Annotated[int, msgspec.Meta(ge=0)]
 # Lines (spread points, totals) are small numbers; a bound also refuses Infinity.

@@ -156,14 +156,13 @@ def _validate_batch(
         decoded = msgspec.json.decode(body, type=envelope)
         items: list[Any] = getattr(decoded, list_field)
         typed = True
-    except msgspec.ValidationError:  # (a subclass of DecodeError: it must come first)
-        # The typed pass can fail on shape before it reaches a syntax error further on
-        # (b'5!...' is "not an object" first), so the untyped pass may still find the body malformed.
+    except (msgspec.DecodeError, RecursionError):
+        # The untyped pass decides. The typed pass can fail on shape before it reaches a syntax
+        # error further on (b'5!...' is "not an object" first); a number out of range (1e999) is
+        # valid JSON but no float, so it becomes an item's error; a syntax error is malformed.
         strict = envelope.__struct_config__.forbid_unknown_fields
         items = _items_of(_parse_json(body), list_field, strict)
         typed = False
-    except msgspec.DecodeError as error:
-        raise MalformedBody(str(error)) from None
     if not items:
         raise InvalidBatch([ItemError(index=None, field=list_field, reason="must hold at least one item")])
     if len(items) > context.max_items:
@@ -184,11 +183,17 @@ def _validate_batch(
     return results
 
 
+# Numbers beyond a float's range (1e999) become infinities, which every numeric field's bounds refuse.
+_untyped = msgspec.json.Decoder(float_hook=float)
+
+
 def _parse_json(body: bytes) -> Any:
     try:
-        return msgspec.json.decode(body)
+        return _untyped.decode(body)
     except msgspec.DecodeError as error:
         raise MalformedBody(str(error)) from None
+    except RecursionError:  # valid JSON perhaps, but deeper than any request needs: refused unparsed
+        raise MalformedBody("nested too deeply") from None
 
 
 def _items_of(document: Any, list_field: str, strict: bool) -> list[Any]:
