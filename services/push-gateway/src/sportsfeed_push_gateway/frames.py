@@ -55,6 +55,8 @@ def decode_op(text: str | bytes) -> ClientOp:
         raise BadFrame("bad_frame", _readable(str(error))) from None
     except msgspec.DecodeError as error:
         raise BadFrame("bad_json", f"not JSON: {error}") from None
+    except RecursionError:  # '{"op":[[[[...' fits in a frame; the parser's depth limit is ours to answer
+        raise BadFrame("bad_json", "not JSON this gateway reads: nested too deeply") from None
 
 
 def _readable(message: str) -> str:

@@ -39,15 +39,23 @@ HEARTBEAT_SECONDS = 30.0
 # aiohttp closes the socket (1009) past this; frames between max_client_frame_bytes and this get an
 # error frame instead, so a client that sends one oversized frame by mistake keeps its socket.
 HARD_FRAME_LIMIT_BYTES = 1_048_576
+# While a client sends past its allowance, one rate_limited error per this interval answers it.
+RATE_NOTICE_SECONDS = 1.0
 
 
 class FrameRate:
-    """A token bucket per socket: a burst of a second's allowance, refilled continuously."""
+    """A token bucket per socket: a burst of a second's allowance, refilled continuously.
+
+    Every data frame counts, text or binary. Frames past the allowance are dropped; the client
+    hears so at most once per :data:`RATE_NOTICE_SECONDS`, so a flood costs the gateway a bucket
+    check per frame and never an answer per frame.
+    """
 
     def __init__(self, per_second: int) -> None:
         self._rate = per_second
         self._tokens = float(per_second)
         self._last = time.monotonic()
+        self._last_notice = float("-inf")
 
     def allow(self) -> bool:
         now = time.monotonic()
@@ -56,6 +64,13 @@ class FrameRate:
         if self._tokens < 1:
             return False
         self._tokens -= 1
+        return True
+
+    def notice_due(self) -> bool:
+        """Whether a refused frame is answered with ``rate_limited`` (once per notice interval)."""
+        if self._last - self._last_notice < RATE_NOTICE_SECONDS:
+            return False
+        self._last_notice = self._last
         return True
 
 
@@ -109,17 +124,20 @@ async def serve(service: GatewayService, connection: Connection) -> None:
     rate = FrameRate(service.settings.client_frames_per_second)
     try:
         async for message in socket:
-            if message.type == WSMsgType.TEXT:
-                if not rate.allow():
+            if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                continue
+            if not rate.allow():
+                if rate.notice_due():
                     reply_error(service, connection, "rate_limited", (
-                        f"at most {service.settings.client_frames_per_second} frames per second"))
-                elif len(message.data) > service.settings.max_client_frame_bytes:
-                    reply_error(service, connection, "too_large", (
-                        f"frames are at most {service.settings.max_client_frame_bytes} bytes"))
-                else:
-                    handle_text(service, connection, message.data)
+                        f"at most {service.settings.client_frames_per_second} frames per second; frames past "
+                        f"it are dropped unanswered (this notice comes at most once a second)"))
             elif message.type == WSMsgType.BINARY:
                 reply_error(service, connection, "bad_frame", "frames are JSON text, not binary")
+            elif len(message.data) > service.settings.max_client_frame_bytes:
+                reply_error(service, connection, "too_large", (
+                    f"frames are at most {service.settings.max_client_frame_bytes} bytes"))
+            else:
+                handle_text(service, connection, message.data)
     finally:
         # aiohttp cancels this handler once the socket is closed, so nothing here may await:
         # the cleanup that needs Redis runs in the background.
