@@ -11,6 +11,7 @@
 // any provider moves the current minute's point) instead of zig-zagging between
 // providers tick by tick.
 
+import { apiHeaders } from "./api.js";
 import { formatPercent, guessOddsFormat, impliedProbability, isNumber, toEpochMillis } from "./format.js";
 
 const HISTORY_MINUTES = 60;
@@ -148,7 +149,7 @@ export class ChartPanel {
         const query = new URLSearchParams({ market, from: from.toISOString(), to: to.toISOString() });
         if (cursor) query.set("cursor", cursor);
         const response = await fetch(`/api/v1/games/${encodeURIComponent(gameId)}/candles?${query}`, {
-          headers: { Accept: "application/json" }, signal: request.signal,
+          headers: apiHeaders(), signal: request.signal,
         });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         const body = await response.json();

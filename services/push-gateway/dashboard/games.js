@@ -2,6 +2,8 @@
 // `game` field and, for a game first seen in an odds frame, from one read-API request
 // (GET /api/v1/games/<id>). A failed request is not retried: the board shows the id.
 
+import { apiHeaders } from "./api.js";
+
 const CONCURRENT_REQUESTS = 4; // a page opened on a busy feed meets hundreds of games at once
 
 // The Game event as the read API and snapshots send it (camelCase), or null.
@@ -72,7 +74,7 @@ export class GameDirectory {
   async #fetch(gameId) {
     try {
       const response = await fetch(`/api/v1/games/${encodeURIComponent(gameId)}`, {
-        headers: { Accept: "application/json" },
+        headers: apiHeaders(),
       });
       if (!response.ok) return;
       const details = gameDetails(await response.json());

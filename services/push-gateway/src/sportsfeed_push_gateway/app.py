@@ -101,7 +101,10 @@ def _openapi() -> dict[str, object]:
         "info": {"title": "sportsfeed push gateway", "version": "1.0.0",
                  "description": "WebSocket at /ws (protocol in docs/push-gateway.md), dashboard at /, "
                                 "read API under /api, admin endpoints."},
-        "components": {"securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}}},
+        "components": {"securitySchemes": {
+            "admin": {"type": "http", "scheme": "bearer"},
+            "analyst": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                        "description": "the analyst's JWT, required when AUTH_ENABLED is true"}}},
         "paths": {
             "/ws": {"get": {"summary": "WebSocket upgrade", "parameters": [
                 {"name": "client", "in": "query", "schema": {"type": "string"}},
@@ -113,7 +116,9 @@ def _openapi() -> dict[str, object]:
             "/admin/connections/{connection_id}/messages": {"post": {"summary": "send a frame", **admin}},
             "/admin/connections/{connection_id}": {"delete": {"summary": "close a connection", **admin}},
             "/api/{path}": {"get": {"summary": "the persistence read API, passed through",
-                                    "responses": {"200": {"description": "as the read API answers"}}}},
+                                    "security": [{"analyst": []}],
+                                    "responses": {"200": {"description": "as the read API answers"},
+                                                  "401": {"description": "no or bad token (auth on)"}}}},
             "/healthz": plain_operation("alive"),
             "/readyz": plain_operation("ready: the replay window is read"),
             "/metrics": plain_operation("Prometheus metrics", "text/plain"),

@@ -11,7 +11,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 from sportsfeed_common.http import json_error, json_response
 
-from .auth import admin_allowed
+from .auth import Refused, admin_allowed
 from .service import GATEWAY_SERVICE
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,25 @@ async def _route(request: web.Request, command: dict[str, str]) -> web.Response:
     return json_response({"connectionId": connection_id, "accepted": True}, status=202)
 
 
+def _token_refusal(request: web.Request) -> web.Response | None:
+    """With auth on, the read API is an analyst's as much as the socket is: the same JWT, as a bearer."""
+    tokens = request.app[GATEWAY_SERVICE].tokens
+    if tokens is None:
+        return None
+    authorization = request.headers.get("Authorization", "")
+    token = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else None
+    try:
+        tokens.client_id(token, None)
+    except Refused as refusal:
+        return json_error(401, "unauthorized", f"Authorization: Bearer <jwt> is required: {refusal}",
+                          headers={"WWW-Authenticate": "Bearer"})
+    return None
+
+
 async def read_api(request: web.Request) -> web.StreamResponse:
     """``/api/<path>`` is ``<READ_API_URL>/<path>``: history from the same origin as the dashboard."""
+    if (refusal := _token_refusal(request)) is not None:
+        return refusal
     base = request.app[GATEWAY_SERVICE].settings.read_api_url.rstrip("/")
     target = f"{base}/{request.match_info['path']}"
     try:
