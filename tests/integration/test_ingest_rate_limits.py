@@ -1,12 +1,26 @@
-"""Rate limits against a real Redis, as two ingest replicas would share them."""
+"""Rate limits against a real Redis, shared by two rate limiters and by two ingest apps over HTTP."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sportsfeed_common.topics import create_topics
+from sportsfeed_devstack.waiting import wait_until_async
+from sportsfeed_ingest.auth import config_entry, new_key
 from sportsfeed_ingest.ratelimit import RateLimiter
+
+from .test_ingest_api import (
+    ACME,
+    ACME_KEY,
+    ingest_settings,
+    new_game,
+    odds_item,
+    start_client,
+    valid_batch,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -59,3 +73,36 @@ async def test_redis_unreachable_lets_requests_through_unchecked() -> None:
     finally:
         await limiter.close()
     assert decision.allowed and not decision.checked
+
+
+async def test_two_ingest_processes_sharing_redis_answer_202_to_no_more_than_the_limit_over_http(servers) -> None:
+    # Two ingest apps (as two replicas behind one load balancer) share one Redis; a provider
+    # alternating between them gets 202 for at most its limit in all, then 429 with Retry-After.
+    provider, key = f"r{uuid.uuid4().hex[:8]}", new_key()
+    settings = ingest_settings(servers, API_KEYS=f"{config_entry(provider, key)},{config_entry('acme', ACME_KEY)}",
+                               RATE_LIMITS=f"*=100000/second,{provider}=100/minute")
+    await create_topics(servers.kafka_bootstrap)
+    replicas = [await start_client(settings) for _ in range(2)]
+    for replica in replicas:  # each producer has delivered once: a 503 below could only be Kafka's
+        async def delivers(replica=replica) -> bool:
+            return (await replica.post("/v1/odds", json=valid_batch(), headers=ACME)).status == 202
+
+        await wait_until_async(delivers, timeout=60, what="each replica to deliver a batch", interval=0.2)
+    headers = {"Content-Type": "application/json", "X-API-Key": key}
+    game, now = new_game(), datetime.now(UTC)
+    admitted, refusals = 0, []
+    try:
+        for n in range(30):  # 300 updates, in batches of 10, alternating replicas
+            batch = {"updates": [odds_item(game, now - timedelta(milliseconds=10 * n + k)) for k in range(10)]}
+            response = await replicas[n % 2].post("/v1/odds", json=batch, headers=headers)
+            await response.read()
+            if response.status == 202:
+                admitted += 10
+            else:
+                assert response.status == 429, (response.status, await response.text())
+                refusals.append(int(response.headers["Retry-After"]))
+    finally:
+        for replica in replicas:
+            await replica.close()
+    assert 100 - 2 * 10 <= admitted <= 100  # unused lease tokens only make it stricter
+    assert len(refusals) == 30 - admitted // 10 and all(1 <= seconds <= 60 for seconds in refusals)
