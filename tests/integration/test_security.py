@@ -3,6 +3,8 @@
 - No route answers without credentials, except those the design leaves open on purpose (listed
   below with the reason). Routes are enumerated from each service's own aiohttp router, so a
   route added later is checked without touching this file.
+- Analysts' JWTs: persistence's read API and the gateway's /api (which forwards the token to it)
+  accept a valid one and refuse a missing, malformed, expired or foreign one with 401.
 - Provider API keys are stored only as hashes, and a key is accepted by matching its hash.
 
 Rate limits across two ingest replicas sharing Redis: tests/integration/test_ingest_rate_limits.py.
@@ -69,13 +71,6 @@ OPEN_EVERYWHERE = {"/openapi.json", "/healthz", "/readyz", "/metrics"}
 # The gateway's dashboard (docs/push-gateway.md, "GET /": the page's static files): public code with
 # no data in it; the data it shows needs the analyst's token, on /ws and on /api.
 OPEN_GATEWAY = {"/", "/{name}", "/vendor"}
-# Persistence's read API has no credentials of its own (docs/persistence.md, "Who may call it"): it
-# is not published (its chart's ingress is off) and its NetworkPolicy admits only the namespace's
-# pods; analysts reach it through the gateway's /api, which requires their token (checked below).
-OPEN_PERSISTENCE = {"/feeds", "/v1/games", "/v1/games/{game_id}", "/v1/games/{game_id}/odds",
-                    "/v1/games/{game_id}/odds/latest", "/v1/games/{game_id}/candles",
-                    "/v1/providers/{provider}/counts"}
-
 SAMPLE_PARAMETERS = {"game_id": "game-sec-1", "provider": PROVIDER, "connection_id": "c0ffee",
                      "path": "v1/games/game-sec-1", "name": "app.js"}
 
@@ -117,7 +112,8 @@ def production_environments(servers: Servers, table: str, ports: dict[str, int])
               "LOG_LEVEL": "INFO"}
     return {
         "ingest": {**common, "PORT": str(ports["ingest"]), "API_KEYS": config_entry(PROVIDER, PROVIDER_KEY)},
-        "persistence": {**common, "PORT": str(ports["persistence"]), "CORS_ALLOWED_ORIGINS": DASHBOARD_ORIGIN},
+        "persistence": {**common, "PORT": str(ports["persistence"]), "CORS_ALLOWED_ORIGINS": DASHBOARD_ORIGIN,
+                        "AUTH_ENABLED": "true", "JWT_SECRET": JWT_SECRET},
         "stream-processor": {**common, "PORT": str(ports["stream-processor"])},
         "push-gateway": {**common, "PORT": str(ports["push-gateway"]), "AUTH_ENABLED": "true",
                          "JWT_SECRET": JWT_SECRET, "ADMIN_TOKEN": ADMIN_TOKEN, "ALLOWED_ORIGINS": DASHBOARD_ORIGIN,
@@ -180,8 +176,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 def left_open(route: Route) -> bool:
     if route.pattern in OPEN_EVERYWHERE:
         return True
-    return ((route.service == "push-gateway" and route.pattern in OPEN_GATEWAY)
-            or (route.service == "persistence" and route.pattern in OPEN_PERSISTENCE))
+    return route.service == "push-gateway" and route.pattern in OPEN_GATEWAY
 
 
 async def test_with_production_settings_every_route_without_credentials_is_401_or_403_but_the_documented_open_ones(
@@ -208,24 +203,68 @@ def analyst_token(subject: str = "desk-1") -> str:
     return jwt.encode({"sub": subject, "exp": int(time.time()) + 60}, JWT_SECRET, algorithm="HS256")
 
 
-@pytest.mark.parametrize(
+BAD_AUTHORIZATIONS = pytest.mark.parametrize(
     ("authorization", "status"),
     [(None, 401), ("Bearer not-a-jwt", 401), (f"Bearer {ADMIN_TOKEN}", 401),
      ("Bearer " + jwt.encode({"sub": "desk-1", "exp": int(time.time()) + 60}, "another-secret-" * 3,
                              algorithm="HS256"), 401),
      ("Bearer " + jwt.encode({"sub": "desk-1", "exp": int(time.time()) - 10}, JWT_SECRET, algorithm="HS256"), 401),
-     ("valid", 404)],
-    ids=["no-token", "garbage-token", "admin-token", "token-of-another-secret", "expired-token", "valid-token"],
+     ("Bearer " + jwt.encode({"sub": "desk-1"}, JWT_SECRET, algorithm="HS256"), 401),
+     ("valid", None)],
+    ids=["no-token", "garbage-token", "admin-token", "token-of-another-secret", "expired-token",
+         "token-without-exp", "valid-token"],
 )
-async def test_the_gateways_read_api_needs_the_analysts_token_with_auth_on(
-        platform: Platform, http: aiohttp.ClientSession, authorization: str | None, status: int) -> None:
-    headers = {} if authorization is None else {
+
+
+def authorization_headers(authorization: str | None) -> dict[str, str]:
+    return {} if authorization is None else {
         "Authorization": f"Bearer {analyst_token()}" if authorization == "valid" else authorization}
+
+
+# Every route of persistence's read API, with valid parameters (the security test above calls
+# them with sample ones, which some handlers would refuse with 400 once let through).
+READ_ROUTES = ["/feeds?game=game-sec-unknown", "/v1/games", "/v1/games/game-sec-unknown",
+               "/v1/games/game-sec-unknown/odds", "/v1/games/game-sec-unknown/odds/latest",
+               "/v1/games/game-sec-unknown/candles?market=spread", f"/v1/providers/{PROVIDER}/counts"]
+
+
+@BAD_AUTHORIZATIONS
+async def test_persistences_read_api_needs_the_analysts_token_with_auth_on(
+        platform: Platform, http: aiohttp.ClientSession, authorization: str | None, status: int | None) -> None:
+    answers = {}
+    for path in READ_ROUTES:
+        async with http.get(f"{platform.urls['persistence']}{path}",
+                            headers={"Origin": DASHBOARD_ORIGIN, **authorization_headers(authorization)}) as response:
+            answers[path] = response.status, (await response.json())["error"] if response.status >= 400 else None
+            if response.status == 401:
+                assert response.headers["WWW-Authenticate"] == "Bearer"
+                # The dashboard's origin may read the refusal.
+                assert response.headers["Access-Control-Allow-Origin"] == DASHBOARD_ORIGIN
+    if status is not None:
+        assert answers == dict.fromkeys(READ_ROUTES, (401, "unauthorized")), answers
+    else:  # the valid token is let through to the handlers: 200, or 404 for the unknown game
+        assert all(answer[0] in (200, 404) for answer in answers.values()), answers
+        assert answers["/v1/games"] == (200, None) and answers[f"/v1/providers/{PROVIDER}/counts"] == (200, None)
+    # The open routes stay open without a token.
+    for path in OPEN_EVERYWHERE - {"/readyz"}:
+        async with http.get(f"{platform.urls['persistence']}{path}") as response:
+            assert response.status == 200, path
+
+
+@BAD_AUTHORIZATIONS
+async def test_the_gateways_read_api_needs_the_analysts_token_with_auth_on(
+        platform: Platform, http: aiohttp.ClientSession, authorization: str | None, status: int | None) -> None:
+    headers = authorization_headers(authorization)
     async with http.get(f"{platform.urls['push-gateway']}/api/v1/games/game-sec-unknown", headers=headers) as response:
         body = await response.json()
-        assert response.status == status, body
-    # With a valid token the request reaches persistence, whose answer comes back (no such game).
-    assert body["error"] == ("not_found" if status == 404 else "unauthorized")
+        assert response.status == (status or 404), body
+    # With a valid token the request reaches persistence (auth on there too: the gateway forwarded
+    # the token), whose answer comes back (no such game).
+    assert body["error"] == ("unauthorized" if status else "not_found")
+    if status is None:
+        async with http.get(f"{platform.urls['push-gateway']}/api/v1/games", headers=headers) as response:
+            assert response.status == 200, await response.text()
+            assert "games" in await response.json()
 
 
 # --- provider keys are only stored hashed -----------------------------------------------------

@@ -26,6 +26,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from sportsfeed_common.jwt_auth import InvalidToken, TokenVerifier, bearer_token
+from sportsfeed_common.settings import Secret
 
 from .conftest import KUBE_VERSION, REPO
 
@@ -333,6 +335,7 @@ def test_eks_release_is_production_shaped(renders: Renders) -> None:
         find(docs, "PodDisruptionBudget", service)
         find(docs, "NetworkPolicy", service)
     assert find(docs, "ConfigMap", "push-gateway")["data"]["AUTH_ENABLED"] == "true"
+    assert find(docs, "ConfigMap", "persistence")["data"]["AUTH_ENABLED"] == "true"
     for service in ("persistence", "stream-processor"):
         role = find(docs, "ServiceAccount", service)["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
         assert role.startswith("arn:aws:iam::")
@@ -347,6 +350,33 @@ def test_eks_release_is_production_shaped(renders: Renders) -> None:
     steps = [container["command"][-1] for key in ("initContainers", "containers")
              for container in hook["spec"]["template"]["spec"][key]]
     assert steps == ["create-topics", "create-table"]
+
+
+def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {entry["name"]: entry for entry in container.get("env", [])}
+
+
+@pytest.mark.parametrize("release", [EKS_RELEASE, LOCAL_RELEASE], ids=lambda combination: combination.id)
+def test_the_read_api_checks_analysts_tokens_with_the_gateways_secret(renders: Renders, release: Combination) -> None:
+    """The gateway's /api forwards the analyst's token; persistence verifies it with the same key,
+    taken from a Secret (never a value), and the `helm test` signs its reads with that key too."""
+    docs = renders[release]
+    gateway = env_of(container_of(find(docs, "Deployment", "push-gateway")))
+    persistence = env_of(container_of(find(docs, "Deployment", "persistence")))
+    reference = gateway["JWT_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert persistence["JWT_SECRET"] == {"name": "JWT_SECRET", "valueFrom": {"secretKeyRef": reference}}
+    for service in ("persistence", "push-gateway"):
+        assert "JWT_SECRET" not in find(docs, "ConfigMap", service)["data"]
+    test_pod = env_of(find(docs, "Pod", "sportsfeed-feed-roundtrip-test")["spec"]["containers"][0])
+    assert test_pod["JWT_SECRET"]["valueFrom"]["secretKeyRef"] == reference
+    expected = "true" if release == EKS_RELEASE else "false"
+    assert find(docs, "ConfigMap", "persistence")["data"]["AUTH_ENABLED"] == expected
+
+
+def test_the_local_release_makes_one_jwt_key_for_both_services(renders: Renders) -> None:
+    secrets = [doc for doc in renders[LOCAL_RELEASE] if doc["kind"] == "Secret"]
+    gateway = [doc for doc in secrets if doc["metadata"]["name"] == "sportsfeed-push-gateway"]
+    assert len(gateway) == 1 and gateway[0]["data"]["JWT_SECRET"]
 
 
 def test_stream_processor_members_keep_their_names(renders: Renders) -> None:
@@ -550,6 +580,9 @@ class FakeSportsfeed(BaseHTTPRequestHandler):
     reads_until_stored = 2
     reads = 0
     stored_id = "upd-1"
+    # Set: the read API wants an analyst's JWT signed with it (AUTH_ENABLED on), for jwt_audience if set.
+    jwt_secret: str | None = None
+    jwt_audience: str | None = None
 
     def do_POST(self) -> None:  # noqa: N802 (BaseHTTPRequestHandler's naming)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -562,10 +595,21 @@ class FakeSportsfeed(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         type(self).reads += 1
-        if self.path.endswith("/odds/latest") and self.reads >= self.reads_until_stored:
+        if self.jwt_secret is not None and not self.token_is_valid():
+            self.answer(401, {"error": "unauthorized"})
+        elif self.path.endswith("/odds/latest") and self.reads >= self.reads_until_stored:
             self.answer(200, {"id": self.stored_id})
         else:
             self.answer(404, {"error": "not_found"})
+
+    def token_is_valid(self) -> bool:
+        """As persistence checks it (sportsfeed_common.jwt_auth)."""
+        token = bearer_token(self.headers.get("Authorization"))
+        try:
+            TokenVerifier(Secret(self.jwt_secret or ""), self.jwt_audience).subject(token)
+        except InvalidToken:
+            return False
+        return True
 
     def answer(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
@@ -582,6 +626,7 @@ class FakeSportsfeed(BaseHTTPRequestHandler):
 @pytest.fixture
 def fake_sportsfeed() -> Iterator[str]:
     FakeSportsfeed.reads = 0
+    FakeSportsfeed.jwt_secret = FakeSportsfeed.jwt_audience = None
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeSportsfeed)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -591,9 +636,11 @@ def fake_sportsfeed() -> Iterator[str]:
     thread.join()
 
 
-def run_roundtrip(url: str, api_key: str, timeout_seconds: int) -> subprocess.CompletedProcess[str]:
+def run_roundtrip(url: str, api_key: str, timeout_seconds: int,
+                  **jwt_env: str) -> subprocess.CompletedProcess[str]:
     script = CHARTS / UMBRELLA / "files" / "feed_roundtrip.py"
-    env = {"INGEST_URL": url, "READ_API_URL": url, "PROVIDER_API_KEY": api_key, "TIMEOUT_SECONDS": str(timeout_seconds)}
+    env = {"INGEST_URL": url, "READ_API_URL": url, "PROVIDER_API_KEY": api_key, "TIMEOUT_SECONDS": str(timeout_seconds),
+           **jwt_env}
     return subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -613,3 +660,24 @@ def test_roundtrip_script_fails_when_the_update_never_appears(fake_sportsfeed: s
     monkeypatch.setattr(FakeSportsfeed, "reads_until_stored", 10_000)
     done = run_roundtrip(fake_sportsfeed, FakeSportsfeed.api_key, timeout_seconds=2)
     assert done.returncode != 0 and "did not return the update" in done.stderr
+
+
+def test_roundtrip_script_reads_with_a_token_when_the_read_api_wants_one(fake_sportsfeed: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(FakeSportsfeed, "jwt_secret", "helm-test-jwt-secret-" * 2)
+    monkeypatch.setattr(FakeSportsfeed, "jwt_audience", "sportsfeed")
+    done = run_roundtrip(fake_sportsfeed, FakeSportsfeed.api_key, timeout_seconds=20,
+                         JWT_SECRET=FakeSportsfeed.jwt_secret, JWT_AUDIENCE="sportsfeed")
+    assert done.returncode == 0, done.stderr
+    assert "stored and readable" in done.stdout
+
+
+@pytest.mark.parametrize(("jwt_env", "why"), [({}, "no token sent"),
+                                               ({"JWT_SECRET": "another-secret-" * 3}, "was refused")],
+                         ids=["no-secret", "other-secret"])
+def test_roundtrip_script_fails_at_once_when_the_read_api_refuses_its_token(
+        fake_sportsfeed: str, monkeypatch: pytest.MonkeyPatch, jwt_env: dict[str, str], why: str) -> None:
+    monkeypatch.setattr(FakeSportsfeed, "jwt_secret", "helm-test-jwt-secret-" * 2)
+    done = run_roundtrip(fake_sportsfeed, FakeSportsfeed.api_key, timeout_seconds=20, **jwt_env)
+    assert done.returncode != 0 and "refused the read with 401" in done.stderr and why in done.stderr
+    assert FakeSportsfeed.reads == 1  # a refused token is not retried until the deadline

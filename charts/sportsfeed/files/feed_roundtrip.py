@@ -1,12 +1,17 @@
 """`helm test`: post one price to ingest, then read it back from the persistence read API.
 
 It passes only if the whole write path works: ingest accepts the key and produces to Kafka,
-persistence stores the update in DynamoDB, and the read API finds it. Standard library only,
-so any service image runs it.
+persistence stores the update in DynamoDB, and the read API finds it. With JWT_SECRET set (the
+read API's key; its AUTH_ENABLED is on in production) the reads carry an analyst's token the
+script signs itself: HS256, sub and a short exp, aud when JWT_AUDIENCE is set. Standard library
+only, so any service image runs it.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import sys
@@ -19,13 +24,31 @@ from datetime import UTC, datetime
 INGEST_URL = os.environ["INGEST_URL"]
 READ_API_URL = os.environ["READ_API_URL"]
 API_KEY = os.environ["PROVIDER_API_KEY"]
-DEADLINE = time.monotonic() + float(os.environ.get("TIMEOUT_SECONDS", "120"))
+JWT_SECRET = os.environ.get("JWT_SECRET", "")
+JWT_AUDIENCE = os.environ.get("JWT_AUDIENCE", "")
+TIMEOUT_SECONDS = float(os.environ.get("TIMEOUT_SECONDS", "120"))
+DEADLINE = time.monotonic() + TIMEOUT_SECONDS
 
 
-def call(method: str, url: str, body: object = None) -> tuple[int, dict]:
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def analyst_token(secret: str, audience: str) -> str:
+    """An HS256 JWT as the analysts' token issuer makes them, valid for the test's duration."""
+    claims = {"sub": "helm-test", "iat": int(time.time()), "exp": int(time.time() + TIMEOUT_SECONDS + 60)}
+    if audience:
+        claims["aud"] = audience
+    signed = ".".join(_b64(json.dumps(part, separators=(",", ":")).encode())
+                      for part in ({"alg": "HS256", "typ": "JWT"}, claims))
+    signature = hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest()
+    return f"{signed}.{_b64(signature)}"
+
+
+def call(method: str, url: str, body: object = None, headers: dict[str, str] | None = None) -> tuple[int, dict]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers={
-        "Content-Type": "application/json", "X-API-Key": API_KEY})
+        "Content-Type": "application/json", "X-API-Key": API_KEY, **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status, json.load(answer)
@@ -64,8 +87,14 @@ def main() -> None:
     update_id = accepted["ids"][0]
     print(f"ingest accepted {update_id} for {game_id}")
 
+    reader = {"Authorization": f"Bearer {analyst_token(JWT_SECRET, JWT_AUDIENCE)}"} if JWT_SECRET else {}
+
     def read_back() -> tuple[dict | None, object]:
-        status, body = call("GET", f"{READ_API_URL}/v1/games/{game_id}/odds/latest")
+        status, body = call("GET", f"{READ_API_URL}/v1/games/{game_id}/odds/latest", headers=reader)
+        if status == 401:  # no token, or one the read API does not accept: retrying will not help
+            why = ("the token signed with JWT_SECRET was refused" if reader
+                   else "no token sent: persistence.secretEnv.JWT_SECRET is not set")
+            sys.exit(f"FAILED: the read API refused the read with 401 ({why}): {body}")
         return (body if status == 200 and body.get("id") == update_id else None), (status, body)
 
     stored = until_deadline("the read API did not return the update", read_back)

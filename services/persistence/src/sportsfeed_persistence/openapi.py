@@ -40,6 +40,14 @@ _WINDOW = [
 ]
 
 
+# Every read route: the analyst's JWT while AUTH_ENABLED is on, nothing while it is off.
+ANALYST: list[dict[str, list[str]]] = [{"analyst": []}]
+SECURITY_SCHEMES = {"analyst": {
+    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+    "description": "The analyst's JWT (HS256 with JWT_SECRET, sub and exp required, aud when JWT_AUDIENCE is "
+                   "set), required when AUTH_ENABLED is true; the push gateway's /api passes the analyst's on."}}
+
+
 def _read(summary: str, body: str, parameters: list[dict[str, Any]], not_found: str | None = None) -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": schema_ref("ErrorBody")}}}
     responses: dict[str, Any] = {
@@ -50,7 +58,10 @@ def _read(summary: str, body: str, parameters: list[dict[str, Any]], not_found: 
     }
     if not_found:
         responses["404"] = {"description": not_found, **error}
-    return {"get": {"summary": summary, "parameters": parameters, "responses": responses, "security": []}}
+    responses["401"] = {"description": "AUTH_ENABLED is on and the request has no valid analyst JWT "
+                                       "(Authorization: Bearer <jwt>); answered with WWW-Authenticate: Bearer.",
+                        **error}
+    return {"get": {"summary": summary, "parameters": parameters, "responses": responses, "security": ANALYST}}
 
 
 def build_openapi() -> dict[str, Any]:
@@ -91,6 +102,6 @@ def build_openapi() -> dict[str, Any]:
             "/metrics": plain_operation("Prometheus metrics.", "text/plain"),
             "/openapi.json": plain_operation("This document."),
         },
-        "components": {"schemas": components},
+        "components": {"schemas": components, "securitySchemes": SECURITY_SCHEMES},
     }
     return ecma_patterns(document)

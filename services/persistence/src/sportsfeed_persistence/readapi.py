@@ -22,6 +22,7 @@ from sportsfeed_common.http import (
     json_error,
     openapi_view,
 )
+from sportsfeed_common.jwt_auth import TokenVerifier, bearer_refusal
 from sportsfeed_common.metrics import add_metrics_route
 
 from . import views
@@ -31,9 +32,16 @@ from .openapi import build_openapi
 from .settings import PersistenceSettings
 
 METRICS = web.AppKey("metrics", PersistenceMetrics)
+TOKENS = web.AppKey("tokens", TokenVerifier)
+# Open whatever AUTH_ENABLED says, as on every service: the API's description, the probes and the
+# Prometheus scrape, which carry no credentials. CORS preflights (OPTIONS) are open too.
+OPEN_PATHS = frozenset({"/openapi.json", "/healthz", "/readyz", "/metrics"})
+
 
 def create_read_api(settings: PersistenceSettings, metrics: PersistenceMetrics) -> web.Application:
-    app = web.Application(middlewares=[_errors_and_metrics])
+    app = web.Application(middlewares=[_errors_and_metrics, _analysts_only])
+    if (tokens := settings.token_verifier()) is not None:
+        app[TOKENS] = tokens
     history = History(None, settings.dynamodb_table)
     app[views.HISTORY] = history
     app[METRICS] = metrics
@@ -76,6 +84,21 @@ async def _errors_and_metrics(request: web.Request, handler: Handler) -> web.Str
     metrics.requests.labels(route, str(response.status)).inc()
     metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
     return response
+
+
+@web.middleware
+async def _analysts_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With AUTH_ENABLED every read route wants the analyst's JWT (``Authorization: Bearer``): 401 otherwise.
+
+    Every route but the open ones, so a route added later is guarded without being listed here.
+    A path that matches no route still gets its 404 (or 405).
+    """
+    if (request.method != "OPTIONS" and request.path not in OPEN_PATHS
+            and request.match_info.http_exception is None
+            and (refusal := bearer_refusal(request.app.get(TOKENS), request)) is not None):
+        return refusal
+    return await handler(request)
+
 
 def _with_query_errors(handler: Handler) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:

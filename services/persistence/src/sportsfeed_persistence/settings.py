@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import msgspec
-from sportsfeed_common.settings import CommonSettings, Port
+from sportsfeed_common.jwt_auth import AnalystAuthSettings
+from sportsfeed_common.settings import Port
 
 
-class PersistenceSettings(CommonSettings, kw_only=True):
+class PersistenceSettings(AnalystAuthSettings, kw_only=True):
+    # AUTH_ENABLED, JWT_SECRET, JWT_AUDIENCE (AnalystAuthSettings): with auth on, every read route
+    # wants an analyst's JWT as a bearer (the gateway's /api forwards it). Off locally, on in production.
     host: str = "0.0.0.0"
     port: Port = 8082
     # Up to this many messages are stored together, waiting at most this long to fill a batch.

@@ -1,13 +1,14 @@
-"""Who may open a socket: the Origin check and JWT verification; and the admin bearer token."""
+"""Who may open a socket: the Origin check and the analyst's JWT; and the admin bearer token.
+
+Tokens are checked by the platform's one verifier (sportsfeed_common.jwt_auth), as on the read API.
+"""
 
 from __future__ import annotations
 
 import hmac
 
-import jwt
+from sportsfeed_common.jwt_auth import InvalidToken, TokenVerifier
 from sportsfeed_common.settings import Secret
-
-ALGORITHMS = ["HS256"]
 
 
 class Refused(Exception):
@@ -24,25 +25,17 @@ def check_origin(origin: str | None, allowed: frozenset[str]) -> None:
     raise Refused(403, "origin", f"origin {origin} is not allowed")
 
 
-class TokenVerifier:
-    """HS256 tokens with ``sub`` (the client id) and ``exp``; ``aud`` checked when configured."""
-
-    def __init__(self, secret: Secret, audience: str | None) -> None:
-        self._secret = secret
-        self._audience = audience
-
-    def client_id(self, token: str | None, requested_client: str | None) -> str:
-        if not token:
-            raise Refused(401, "token", "a token is required: /ws?client=<id>&token=<jwt>")
-        try:
-            claims = jwt.decode(token, self._secret.reveal(), algorithms=ALGORITHMS, audience=self._audience,
-                                options={"require": ["exp", "sub"]})
-        except jwt.InvalidTokenError as error:
-            raise Refused(401, "token", f"invalid token: {error}") from None
-        subject = str(claims["sub"])
-        if requested_client is not None and requested_client != subject:
-            raise Refused(403, "token", "the token is for another client")
-        return subject
+def socket_client(tokens: TokenVerifier, token: str | None, requested_client: str | None) -> str:
+    """The client id of a socket opened with ``token``; ``client=`` may only repeat the token's ``sub``."""
+    if not token:
+        raise Refused(401, "token", "a token is required: /ws?client=<id>&token=<jwt>")
+    try:
+        subject = tokens.subject(token)
+    except InvalidToken as error:
+        raise Refused(401, "token", str(error)) from None
+    if requested_client is not None and requested_client != subject:
+        raise Refused(403, "token", "the token is for another client")
+    return subject
 
 
 def admin_allowed(authorization: str | None, admin_token: Secret | None) -> bool:

@@ -8,7 +8,6 @@ from typing import Any
 
 from aiohttp import web
 
-from .auth import TokenVerifier
 from .book import GameBook
 from .feed import LiveFeed
 from .frames import Subscribe
@@ -35,8 +34,7 @@ class GatewayService:
         self.registry = Registry(settings.redis_url, settings.pod_name, settings.registry_ttl_seconds, self.hub,
                                  self.run_command, metrics.registry_errors.inc)
         self.allowed_origins = settings.origins()
-        self.tokens = (TokenVerifier(settings.jwt_secret, settings.jwt_audience)
-                       if settings.auth_enabled and settings.jwt_secret is not None else None)
+        self.tokens = settings.token_verifier()  # None while AUTH_ENABLED is false
         self._background: set[asyncio.Task[Any]] = set()
         # Registry writes still in flight, per connection id: a socket's deregistration waits for
         # them, or a write finishing late would bring a closed socket's entry back until its TTL.

@@ -6,13 +6,14 @@ import socket
 from typing import Annotated
 
 import msgspec
-from sportsfeed_common.settings import CommonSettings, Port, Secret
+from sportsfeed_common.jwt_auth import AnalystAuthSettings
+from sportsfeed_common.settings import Port, Secret
 
 Count = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
 
 
-class GatewaySettings(CommonSettings, kw_only=True):
+class GatewaySettings(AnalystAuthSettings, kw_only=True):
     host: str = "0.0.0.0"
     port: Port = 8080
     # This replica's name in the registry and on the pub/sub channel (the pod's name in Kubernetes).
@@ -20,10 +21,8 @@ class GatewaySettings(CommonSettings, kw_only=True):
     # Origins a browser may connect from, comma-separated; "*" allows any. Clients that send no
     # Origin (wscat, servers) are not browsers and are let through: auth is what guards them.
     allowed_origins: str = "http://127.0.0.1:8080,http://localhost:8080"
-    # JWT auth on /ws (token=<jwt>): HS256 with JWT_SECRET. Off locally, on in production.
-    auth_enabled: bool = False
-    jwt_secret: Secret | None = None
-    jwt_audience: str | None = None
+    # AUTH_ENABLED, JWT_SECRET, JWT_AUDIENCE (AnalystAuthSettings): analysts' JWTs on /ws (token=<jwt>)
+    # and on /api (a bearer, forwarded to the read API). Off locally, on in production.
     # Bearer token of the admin endpoints (always required; they answer 503 while it is unset).
     admin_token: Secret | None = None
     # Where the dashboard's /api/* requests go: the persistence read API.
@@ -55,8 +54,6 @@ class GatewaySettings(CommonSettings, kw_only=True):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.auth_enabled and self.jwt_secret is None:
-            raise ValueError("JWT_SECRET: required when AUTH_ENABLED is true")
         if self.queue_hard_limit <= self.queue_soft_limit:
             raise ValueError("QUEUE_HARD_LIMIT: must be above QUEUE_SOFT_LIMIT")
         if not self.read_api_url.startswith(("http://", "https://")):

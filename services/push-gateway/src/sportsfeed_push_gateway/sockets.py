@@ -17,7 +17,7 @@ from aiohttp import WSMsgType, web
 from sportsfeed_common.events import now_millis
 from sportsfeed_common.http import json_error
 
-from .auth import Refused, check_origin
+from .auth import Refused, check_origin, socket_client
 from .frames import (
     BadFrame,
     Ping,
@@ -80,7 +80,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     requested_client = request.query.get("client")
     try:
         check_origin(request.headers.get("Origin"), service.allowed_origins)
-        client_id = (service.tokens.client_id(request.query.get("token"), requested_client)
+        client_id = (socket_client(service.tokens, request.query.get("token"), requested_client)
                      if service.tokens is not None else requested_client or "client")
     except Refused as refusal:
         service.metrics.refused.labels(refusal.reason).inc()

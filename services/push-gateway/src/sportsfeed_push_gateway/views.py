@@ -10,8 +10,9 @@ import msgspec
 from aiohttp import web
 from redis.exceptions import RedisError
 from sportsfeed_common.http import json_error, json_response
+from sportsfeed_common.jwt_auth import bearer_refusal
 
-from .auth import Refused, admin_allowed
+from .auth import admin_allowed
 from .service import GATEWAY_SERVICE
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,9 @@ HTTP_CLIENT = web.AppKey("http_client", aiohttp.ClientSession)
 DASHBOARD_DIR = web.AppKey("dashboard_dir", Path)
 READ_API_TIMEOUT_SECONDS = 10.0
 # Response headers of the read API worth passing on to the browser.
-PASSED_HEADERS = ("Content-Type", "Cache-Control", "ETag", "Last-Modified")
+PASSED_HEADERS = ("Content-Type", "Cache-Control", "ETag", "Last-Modified", "WWW-Authenticate")
+# Request headers passed on to the read API: the analyst's token (the read API checks it too).
+FORWARDED_HEADERS = ("Authorization",)
 
 
 def _admin_refusal(request: web.Request) -> web.Response | None:
@@ -72,29 +75,20 @@ async def _route(request: web.Request, command: dict[str, str]) -> web.Response:
     return json_response({"connectionId": connection_id, "accepted": True}, status=202)
 
 
-def _token_refusal(request: web.Request) -> web.Response | None:
-    """With auth on, the read API is an analyst's as much as the socket is: the same JWT, as a bearer."""
-    tokens = request.app[GATEWAY_SERVICE].tokens
-    if tokens is None:
-        return None
-    authorization = request.headers.get("Authorization", "")
-    token = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else None
-    try:
-        tokens.client_id(token, None)
-    except Refused as refusal:
-        return json_error(401, "unauthorized", f"Authorization: Bearer <jwt> is required: {refusal}",
-                          headers={"WWW-Authenticate": "Bearer"})
-    return None
-
-
 async def read_api(request: web.Request) -> web.StreamResponse:
-    """``/api/<path>`` is ``<READ_API_URL>/<path>``: history from the same origin as the dashboard."""
-    if (refusal := _token_refusal(request)) is not None:
+    """``/api/<path>`` is ``<READ_API_URL>/<path>``: history from the same origin as the dashboard.
+
+    With auth on, the read API is an analyst's as much as the socket is: the same JWT, as a bearer,
+    checked here and passed on, so the read API (which checks it too when its AUTH_ENABLED is on)
+    answers the analyst and never the gateway as such.
+    """
+    if (refusal := bearer_refusal(request.app[GATEWAY_SERVICE].tokens, request)) is not None:
         return refusal
     base = request.app[GATEWAY_SERVICE].settings.read_api_url.rstrip("/")
     target = f"{base}/{request.match_info['path']}"
+    forwarded = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
     try:
-        async with request.app[HTTP_CLIENT].get(target, params=request.query) as upstream:
+        async with request.app[HTTP_CLIENT].get(target, params=request.query, headers=forwarded) as upstream:
             body = await upstream.read()
             headers = {name: upstream.headers[name] for name in PASSED_HEADERS if name in upstream.headers}
             return web.Response(body=body, status=upstream.status, headers=headers)
