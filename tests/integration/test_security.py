@@ -206,7 +206,7 @@ def analyst_token(subject: str = "desk-1") -> str:
 BAD_AUTHORIZATIONS = pytest.mark.parametrize(
     ("authorization", "status"),
     [(None, 401), ("Bearer not-a-jwt", 401), (f"Bearer {ADMIN_TOKEN}", 401),
-     ("Bearer " + jwt.encode({"sub": "desk-1", "exp": int(time.time()) + 60}, "another-secret-" * 3,
+     ("Bearer " + jwt.encode({"sub": "desk-1", "exp": int(time.time()) + 86_400}, "another-secret-" * 3,
                              algorithm="HS256"), 401),
      ("Bearer " + jwt.encode({"sub": "desk-1", "exp": int(time.time()) - 10}, JWT_SECRET, algorithm="HS256"), 401),
      ("Bearer " + jwt.encode({"sub": "desk-1"}, JWT_SECRET, algorithm="HS256"), 401),

@@ -30,7 +30,8 @@ DASHBOARD = "https://live.example.com"
 
 
 def token(claims: dict[str, Any] | None = None, secret: str = SECRET, **overrides: Any) -> str:
-    body = {"sub": "desk-1", "exp": int(time.time()) + 60, **(claims or {}), **overrides}
+    # Valid for a day: parameter lists build their tokens at collection, long before the test runs.
+    body = {"sub": "desk-1", "exp": int(time.time()) + 86_400, **(claims or {}), **overrides}
     return jwt.encode({k: v for k, v in body.items() if v is not None}, secret, algorithm="HS256")
 
 
@@ -54,7 +55,7 @@ def test_a_valid_token_gives_its_subject() -> None:
         (token(exp=None), "exp"),
         (token(sub=None), "sub"),
         (token(aud="someone-else"), "audience"),  # no audience configured: a token naming one is refused
-        (jwt.encode({"sub": "desk-1", "exp": int(time.time()) + 60}, None, algorithm="none"), "invalid token"),
+        (jwt.encode({"sub": "desk-1", "exp": int(time.time()) + 86_400}, None, algorithm="none"), "invalid token"),
     ],
     ids=["none", "empty", "garbage", "other-secret", "expired", "no-exp", "no-sub", "unexpected-aud", "alg-none"],
 )
