@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from sportsfeed_common.settings import load_settings
@@ -24,6 +25,7 @@ from sportsfeed_push_gateway.sockets import HARD_FRAME_LIMIT_BYTES
 
 from ..ws_client import Analyst
 from .test_push_gateway import (
+    ADMIN_TOKEN,
     RunningGateway,
     StartGateway,
     _ready,
@@ -164,3 +166,13 @@ async def test_a_deeply_nested_frame_gets_its_error_frame_and_the_socket_stays_o
     await analyst.wait_for(lambda a: a.of_type("pong"), "the pong after it")
     assert analyst.close_code is None
     await watcher_gets_every_update(servers, watcher, game_id, 1, 20)
+
+
+async def test_an_operators_message_nested_too_deeply_is_400_bad_json(gateways: StartGateway) -> None:
+    gateway = await gateways()
+    body = '{"type":"notice","message":' + "[" * 20_000 + "]" * 20_000 + "}"
+    async with aiohttp.ClientSession() as session, session.post(
+            f"{gateway.url}/admin/connections/c0ffee/messages", data=body,
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}) as response:
+        assert response.status == 400 and (await response.json())["error"] == "bad_json"
+        assert (await session.get(f"{gateway.url}/healthz")).status == 200  # and the gateway carries on

@@ -53,6 +53,8 @@ async def send_to_connection(request: web.Request) -> web.Response:
         frame = msgspec.json.decode(await request.read())
     except msgspec.DecodeError as error:
         return json_error(400, "bad_json", f"the body is not JSON: {error}")
+    except RecursionError:  # valid JSON perhaps, but deeper than any frame needs: refused unparsed
+        return json_error(400, "bad_json", "the body is nested too deeply")
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         return json_error(422, "bad_frame", "the body is a frame: a JSON object with a string type")
     return await _route(request, {"op": "send", "frame": msgspec.json.encode(frame).decode()})
