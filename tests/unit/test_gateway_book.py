@@ -93,3 +93,21 @@ def test_an_unknown_game_has_an_empty_snapshot_and_games_are_found_by_sport() ->
         0, [], True, "soccer")
     assert book.games_of({"soccer"}) == ["game-9"] and book.games_of({"tennis"}) == []
     assert json.loads(book.resume("game-none", None)[0])["game"] is None
+
+
+def test_a_game_already_on_the_socket_continues_at_the_current_seq_with_nothing_replayed() -> None:
+    book = GameBook(300, 100)
+    record(book, *(live("game-1", seq) for seq in range(1, 8)))
+    snapshot = json.loads(book.continuation("game-1", 3))
+    assert (snapshot["seq"], snapshot["recovered"], snapshot["markets"]) == (7, True, [])
+    assert json.loads(book.continuation("game-1", 7))["recovered"] is True
+
+
+def test_a_game_already_on_the_socket_without_since_or_past_a_gap_starts_afresh_at_the_current_seq() -> None:
+    book = GameBook(300, 100)
+    record(book, live("game-1", 1), live("game-1", 2), live("game-1", 5))  # 3 and 4 never reached the book
+    for since in (None, 1, 2):
+        snapshot = json.loads(book.continuation("game-1", since))
+        assert (snapshot["seq"], snapshot["recovered"]) == (5, False)
+        assert [market["seq"] for market in snapshot["markets"]] == [5]
+    assert json.loads(book.continuation("game-1", 4))["recovered"] is True  # a client with 4 lacks nothing

@@ -108,8 +108,12 @@ def _openapi() -> dict[str, object]:
         "paths": {
             "/ws": {"get": {"summary": "WebSocket upgrade", "parameters": [
                 {"name": "client", "in": "query", "schema": {"type": "string"}},
-                {"name": "token", "in": "query", "schema": {"type": "string"}}],
+                {"name": "token", "in": "query", "schema": {"type": "string"}},
+                {"name": "mode", "in": "query", "description": "everything (default): every update until the "
+                 "first subscribe; subscribed: nothing until the client subscribes",
+                 "schema": {"enum": ["everything", "subscribed"]}}],
                 "responses": {"101": {"description": "switching protocols"},
+                              "400": {"description": "unknown mode"},
                               "401": {"description": "bad token"}, "403": {"description": "bad Origin"},
                               "503": {"description": "still warming up"}}}},
             "/admin/connections": {"get": {"summary": "all active connections of all replicas", **admin}},

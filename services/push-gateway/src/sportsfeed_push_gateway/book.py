@@ -92,11 +92,37 @@ class GameBook:
         ``since`` follows in order; otherwise it carries the latest prices and the current seq.
         """
         entry = self._games.get(game_id) or GameEntry()
-        if since is not None and since <= entry.seq:
-            missed = entry.seq - since
-            recent = entry.recent
-            if missed == 0 or (len(recent) >= missed and recent[-missed][0] == since + 1):
-                frames = [frame for _, frame, _ in islice(recent, len(recent) - missed, None)]
-                return snapshot_frame(game_id, since, True, [], entry.game_json, entry.stale), frames
+        missed = self._replayable(entry, since)
+        if missed is None:
+            return self._fresh_snapshot(game_id, entry), []
+        assert since is not None
+        frames = [frame for _, frame, _ in islice(entry.recent, len(entry.recent) - missed, None)]
+        return snapshot_frame(game_id, since, True, [], entry.game_json, entry.stale), frames
+
+    def continuation(self, game_id: str, since: int | None) -> bytes:
+        """The ``snapshot`` frame for a game whose updates already reach the socket: every one up to the
+        current seq is queued ahead of it, so nothing is replayed and its seq is the current one.
+
+        ``recovered`` when the updates after ``since`` were all in the window (so all went out);
+        without ``since``, or past a gap, it carries the latest prices instead.
+        """
+        entry = self._games.get(game_id) or GameEntry()
+        if self._replayable(entry, since) is None:
+            return self._fresh_snapshot(game_id, entry)
+        return snapshot_frame(game_id, entry.seq, True, [], entry.game_json, entry.stale)
+
+    @staticmethod
+    def _replayable(entry: GameEntry, since: int | None) -> int | None:
+        """How many updates came after ``since``, when the window holds every one of them; else None."""
+        if since is None or since > entry.seq:
+            return None
+        missed = entry.seq - since
+        recent = entry.recent
+        if missed == 0 or (len(recent) >= missed and recent[-missed][0] == since + 1):
+            return missed
+        return None
+
+    @staticmethod
+    def _fresh_snapshot(game_id: str, entry: GameEntry) -> bytes:
         markets = [without_type(frame) for frame in entry.latest.values()]
-        return snapshot_frame(game_id, entry.seq, False, markets, entry.game_json, entry.stale), []
+        return snapshot_frame(game_id, entry.seq, False, markets, entry.game_json, entry.stale)

@@ -34,7 +34,8 @@ class Connection:
     socket: web.WebSocketResponse
     outbox: Outbox
     connected_at_ms: int
-    everything: bool = True  # until the first subscribe: every update, as the reference did
+    # Until the first subscribe, every update, as the reference did; False for ``mode=subscribed``.
+    everything: bool = True
     games: set[str] = field(default_factory=set)
     sports: set[str] = field(default_factory=set)
     frames_sent: int = 0
@@ -68,7 +69,8 @@ class Hub:
 
     def add(self, connection: Connection) -> None:
         self._connections[connection.id] = connection
-        self._everything.add(connection)
+        if connection.everything:
+            self._everything.add(connection)
 
     def remove(self, connection: Connection) -> None:
         self._connections.pop(connection.id, None)
@@ -77,6 +79,11 @@ class Hub:
             self._discard(self._by_game, game, connection)
         for sport in connection.sports:
             self._discard(self._by_sport, sport, connection)
+
+    @staticmethod
+    def receives_by_subscription(connection: Connection, game_id: str, sport: str | None) -> bool:
+        """Whether ``game_id``'s updates already reach ``connection`` through one of its subscriptions."""
+        return game_id in connection.games or (sport is not None and sport in connection.sports)
 
     def subscribe(self, connection: Connection, games: Iterable[str], sports: Iterable[str]) -> None:
         if connection.everything:

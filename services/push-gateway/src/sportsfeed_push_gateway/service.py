@@ -80,10 +80,18 @@ class GatewayService:
 
     def subscribe(self, connection: Connection, op: Subscribe) -> None:
         """Snapshots (and missed updates) queued and the subscription recorded in one step: no await
-        in between, so no live frame can fall between the replay and the live stream."""
+        in between, so no live frame can fall between the replay and the live stream.
+
+        A game whose updates already reach the socket through an earlier subscription is not replayed
+        (that would repeat what is queued ahead of the snapshot): its snapshot continues at the current seq.
+        """
         games = dict.fromkeys([*op.games, *op.since, *self.book.games_of(set(op.sports))])
         for game_id in games:
-            snapshot, missed = self.book.resume(game_id, op.since.get(game_id))
+            since = op.since.get(game_id)
+            if self.hub.receives_by_subscription(connection, game_id, self.book.sport(game_id)):
+                snapshot, missed = self.book.continuation(game_id, since), []
+            else:
+                snapshot, missed = self.book.resume(game_id, since)
             self.hub.send_to(connection, snapshot)
             for frame in missed:
                 self.hub.send_to(connection, frame)

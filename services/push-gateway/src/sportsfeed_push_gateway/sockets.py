@@ -39,6 +39,9 @@ HEARTBEAT_SECONDS = 30.0
 # aiohttp closes the socket (1009) past this; frames between max_client_frame_bytes and this get an
 # error frame instead, so a client that sends one oversized frame by mistake keeps its socket.
 HARD_FRAME_LIMIT_BYTES = 1_048_576
+# ``/ws?mode=``: ``everything`` (the reference's behaviour: every update until the first subscribe) or
+# ``subscribed`` (nothing but hello until the client subscribes, so a resume never races the firehose).
+MODES = ("everything", "subscribed")
 # While a client sends past its allowance, one rate_limited error per this interval answers it.
 RATE_NOTICE_SECONDS = 1.0
 
@@ -78,6 +81,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     service = request.app[GATEWAY_SERVICE]
     settings = service.settings
     requested_client = request.query.get("client")
+    mode = request.query.get("mode", "everything")
+    if mode not in MODES:
+        return json_error(400, "bad_mode", f"mode is one of {', '.join(MODES)}, not {mode[:40]!r}")
     try:
         check_origin(request.headers.get("Origin"), service.allowed_origins)
         client_id = (socket_client(service.tokens, request.query.get("token"), requested_client)
@@ -98,7 +104,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     connection = Connection(id=uuid.uuid4().hex, client_id=client_id, socket=socket,
                             outbox=Outbox(settings.queue_soft_limit, settings.queue_hard_limit,
                                           service.metrics.conflated.inc),
-                            connected_at_ms=now_millis())
+                            connected_at_ms=now_millis(), everything=mode == "everything")
     if await service.too_many_connections(client_id):
         service.metrics.refused.labels("too_many_connections").inc()
         await socket.send_str(error_frame("too_many_connections", (
