@@ -39,6 +39,7 @@ class Connection:
 
     client: str
     socket: web.WebSocketResponse
+    mode: str  # the ``mode`` query parameter: everything (its default) or subscribed
     messages: list[dict[str, Any]] = field(default_factory=list)  # what the page sent, decoded
 
 
@@ -108,7 +109,8 @@ class FakeGateway:
     async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
         await socket.prepare(request)
-        connection = Connection(client=request.query.get("client", "client"), socket=socket)
+        connection = Connection(client=request.query.get("client", "client"), socket=socket,
+                                mode=request.query.get("mode", "everything"))
         self.connections.append(connection)
         await socket.send_str(json.dumps({
             "type": "hello", "connectionId": f"conn-{len(self.connections)}", "serverTime": int(time.time() * 1000),

@@ -272,6 +272,8 @@ async def test_reconnect_resumes_every_game_from_its_last_seq(page: Page, gatewa
     assert subscribe == {"op": "subscribe", "games": ["game-1", "game-2"], "sports": ["soccer"],
                          "since": {"game-1": 3, "game-2": 7}}
     assert second.client == first.client
+    # The first socket took every update; the resuming one asked for nothing before its subscribe.
+    assert (first.mode, second.mode) == ("everything", "subscribed")
     await expect(page.locator("#connection-state")).to_have_text("live")
     states = await page.evaluate("() => window.connectionStates")
     assert "reconnecting" in states, states

@@ -118,7 +118,7 @@ class ResumingAnalyst:
     """Watches ``games``; when the socket drops, reconnects and resumes from the last seq of each game."""
 
     def __init__(self, gateway_url: str, client_id: str, games: list[str]) -> None:
-        self._url = f"{gateway_url}/ws?client={client_id}"
+        self._url = f"{gateway_url}/ws?client={client_id}&mode=subscribed"  # nothing before the subscribe
         self._games = games
         self.record = AnalystRecord()
         self._stopping = asyncio.Event()

@@ -29,8 +29,8 @@ def test_nonsense_is_refused_naming_the_option(change: dict, complaint: str) -> 
 
 
 def test_the_socket_url_is_the_gateways_ws_endpoint_with_the_client_id() -> None:
-    assert GOOD.socket_url("load-analyst-3") == "ws://127.0.0.1:8080/ws?client=load-analyst-3"
-    assert replace(GOOD, gateway_url="https://odds.example").socket_url("a") == "wss://odds.example/ws?client=a"
+    assert GOOD.socket_url("load-analyst-3") == "ws://127.0.0.1:8080/ws?client=load-analyst-3&mode=subscribed"
+    assert replace(GOOD, gateway_url="https://odds.example").socket_url("a") == "wss://odds.example/ws?client=a&mode=subscribed"
 
 
 def test_analysts_watch_every_game_unless_told_otherwise() -> None:

@@ -9,7 +9,9 @@
 //   - after a reconnect the page subscribes to every sport it has learnt about (so new
 //     games of those sports still arrive) and to every game it has seen, with `since`
 //     = the last seq applied per game when hello's epoch is unchanged, so the gateway
-//     replays what was missed; with a new epoch, without `since` (fresh snapshots);
+//     replays what was missed; with a new epoch, without `since` (fresh snapshots).
+//     Such a socket is opened with `mode=subscribed`, so no update reaches it before
+//     that subscribe and the replay is all it gets of the missed ones: none twice;
 //   - a gap on a socket still receiving everything needs a replay too, and a replay
 //     needs a subscribe: that first subscribe is the same full one as on a reconnect,
 //     later ones name only the game with the gap.
@@ -105,7 +107,7 @@ export class GatewayConnection {
       this.#attempt ? `attempt ${this.#attempt}` : "");
     let socket;
     try {
-      socket = new WebSocket(this.#url);
+      socket = new WebSocket(this.#urlForThisSocket());
     } catch (error) {
       this.#scheduleReconnect(`cannot open: ${error.message}`);
       return;
@@ -117,6 +119,12 @@ export class GatewayConnection {
     socket.addEventListener("close", (event) => {
       if (socket === this.#socket) this.#closed(event);
     });
+  }
+
+  // A page that will subscribe at once (it knows games or sports) asks for nothing before it does.
+  #urlForThisSocket() {
+    const willSubscribe = this.#tracker.knownGames().length > 0 || this.#knownSports().length > 0;
+    return willSubscribe ? `${this.#url}&mode=subscribed` : this.#url;
   }
 
   #closed(event) {

@@ -48,10 +48,15 @@ class LoadSettings:
         return self.analyst_games or self.games
 
     def socket_url(self, client_id: str) -> str:
-        """The gateway's WebSocket URL for one analyst; an http(s) gateway URL is turned into ws(s)."""
+        """The gateway's WebSocket URL for one analyst; an http(s) gateway URL is turned into ws(s).
+
+        ``mode=subscribed``: the socket gets no update before its subscribe, so the subscription's
+        ``since`` decides alone what is replayed (docs/push-gateway.md, "Subscribing without a race").
+        """
         parts = urlsplit(self.gateway_url)
         scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-        return urlunsplit((scheme, parts.netloc, "/ws", urlencode({"client": client_id}), ""))
+        query = urlencode({"client": client_id, "mode": "subscribed"})
+        return urlunsplit((scheme, parts.netloc, "/ws", query, ""))
 
     def public(self) -> dict[str, object]:
         """The settings as written into the summary: everything but the key."""

@@ -117,7 +117,9 @@ class BenchAnalyst:
                 self.worker.sockets.discard(socket)
 
     async def _connect(self, url: str) -> aiohttp.ClientWebSocketResponse:
-        return await self.worker.session.ws_connect(f"{url}/ws?client={self.client_id}", autoping=True,
+        # A subscribing analyst gets nothing before its subscribe (mode=subscribed), so its resume is exact.
+        mode = "everything" if self.games is None else "subscribed"
+        return await self.worker.session.ws_connect(f"{url}/ws?client={self.client_id}&mode={mode}", autoping=True,
                                                     max_msg_size=0)
 
     def on_frame(self, data: str) -> None:
