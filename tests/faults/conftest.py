@@ -4,18 +4,15 @@ for its restart to keep what it acknowledged."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sportsfeed_devstack.config import StackConfig, free_port
 from sportsfeed_devstack.stack import Stack
 
+from ..stacks import private_stack
 from .harness import REPORT_HEADER, FaultReport
 
-FAULT_STACK = frozenset({"kafka", "dynamodb", "redis", "ingest", "persistence", "stream-processor", "push-gateway"})
 REPORT_FILE = Path("test-reports") / "fault-report.md"
 
 REPORTS: list[FaultReport] = []
@@ -23,21 +20,9 @@ REPORTS: list[FaultReport] = []
 
 @pytest.fixture(scope="session")
 def fault_stack() -> Iterator[Stack]:
-    with tempfile.TemporaryDirectory(prefix="sportsfeed-faults-") as state:
-        config = replace(
-            StackConfig.from_env(),
-            state_dir=Path(state),
-            kafka_port=free_port(), kafka_controller_port=free_port(), dynamodb_port=free_port(),
-            redis_port=free_port(), ingest_port=free_port(), persistence_port=free_port(),
-            processor_port=free_port(), gateway_port=free_port(),
-            ingest_workers=2,  # as in production: more than one process answers providers
-        )
-        stack = Stack(config, only=FAULT_STACK)
-        try:
-            stack.start()
-            yield stack
-        finally:
-            stack.stop()
+    # Two ingest workers, as in production: more than one process answers providers.
+    with private_stack("sportsfeed-faults-", ingest_workers=2) as stack:
+        yield stack
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

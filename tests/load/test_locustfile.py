@@ -1,4 +1,8 @@
-"""The locustfile itself, run by Locust in a subprocess against a stand-in ingest and gateway.
+"""The Locust load test, run as docs/load-testing.md says, against a real whole local stack.
+
+Kafka, DynamoDB Local, Redis and the four services on free ports; Locust with the project's
+``locust.conf`` (4 providers, 50 analysts) for a short headless run at 100 updates per second.
+Every accepted update must reach every analyst exactly once, in seq order.
 
 Locust monkey-patches the process with gevent when imported, which must not happen inside
 pytest's asyncio loop: hence a subprocess (which is also how users run it).
@@ -6,55 +10,57 @@ pytest's asyncio loop: hence a subprocess (which is also how users run it).
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import os
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from aiohttp import web
+import pytest
+from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKeys
+from sportsfeed_devstack.stack import Stack
 
-from .fake_stack import FakeStack
+from ..stacks import private_stack
 
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-RUN_SECONDS = 3
-ANALYSTS = 2
-DEADLINE_SECONDS = 120  # Locust's start-up, the run and the drain, on a slow machine
+pytestmark = [pytest.mark.integration, pytest.mark.stack]
+
+REPO = Path(__file__).resolve().parents[2]
+ANALYSTS = 50
+RUN_SECONDS = 25
+RATE = 100
+DEADLINE_SECONDS = 240  # Locust's start-up, the run and the drain, on a busy 2-core machine
+REPORT_FILE = Path("test-reports") / "locust-real-stack.txt"
 
 
-async def test_a_short_headless_run_accounts_for_every_update_and_writes_its_reports(tmp_path: Path) -> None:
-    fake = FakeStack(api_key="test-key")
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = "http://{}:{}".format(*runner.addresses[0])
-    try:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
-            "-u", str(1 + ANALYSTS), "-r", "20", "-t", f"{RUN_SECONDS}s", "--host", url,
-            "--gateway-url", url, "--provider-key", "test-key", "--providers", "1",
-            "--rate", "200", "--games", "5", "--batch-size", "10", "--feeds-share", "0.5", "--drain-seconds", "20",
-            "--csv", str(tmp_path / "run"), "--html", str(tmp_path / "report.html"),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=_clean_environment(),
-        )
-        try:
-            async with asyncio.timeout(DEADLINE_SECONDS):
-                output, _ = await process.communicate()
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-            raise
-    finally:
-        await runner.cleanup()
-    log = output.decode(errors="replace")
-    assert process.returncode == 0, log
-    assert fake.refused == [], log
+@pytest.fixture(scope="module")
+def load_stack() -> Iterator[Stack]:
+    with private_stack("sportsfeed-load-") as stack:
+        yield stack
+
+
+@pytest.mark.timeout(DEADLINE_SECONDS + 120)
+def test_a_short_headless_run_delivers_every_accepted_update_to_every_analyst_once_in_order(
+        load_stack: Stack, tmp_path: Path) -> None:
+    config = load_stack.config
+    environment = {**_clean_environment(),
+                   "SPORTSFEED_PROVIDER_KEY": LocalProviderKeys(config.state_dir).key_for(SIMULATED_PROVIDER)}
+    finished = subprocess.run(
+        [sys.executable, "-m", "locust", "--config", "tests/load/locust.conf",
+         "-u", str(4 + ANALYSTS), "-t", f"{RUN_SECONDS}s", "--rate", str(RATE),
+         "--host", config.ingest_url, "--gateway-url", config.gateway_url, "--drain-seconds", "90",
+         "--csv", str(tmp_path / "run"), "--html", str(tmp_path / "report.html")],
+        cwd=REPO, env=environment, capture_output=True, text=True, timeout=DEADLINE_SECONDS, check=False)
+    log = finished.stdout + finished.stderr
+    REPORT_FILE.parent.mkdir(exist_ok=True)
+    REPORT_FILE.write_text(log)
+    assert finished.returncode == 0, log[-5000:]
 
     summary = json.loads((tmp_path / "run_summary.json").read_text())
     providers, analysts = summary["providers"], summary["analysts"]
-    assert providers["sent"] > 0 and providers["accepted"] == providers["sent"], log
+    assert providers["sent"] > RATE * RUN_SECONDS / 2 and providers["accepted"] == providers["sent"], log
+    assert analysts["count"] == ANALYSTS and analysts["disconnects"] == 0, log
     assert analysts["delivered"] == providers["accepted"] * ANALYSTS, log
     assert (analysts["gaps"], analysts["duplicates"], analysts["lost"]) == (0, 0, 0), log
     assert summary["drain"]["complete"], log
