@@ -10,6 +10,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sportsfeed_common.events import Game, ImpliedProbabilities, LiveUpdate, Trace, encode
 from sportsfeed_common.topics import GAMES, ODDS_LIVE
@@ -18,6 +19,7 @@ from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.waiting import wait_until
 
 from .kafka_watch import produce
+from .ws_client import Analyst
 
 ADMIN_TOKEN = "admin-" + uuid.uuid4().hex
 JWT_SECRET = "jwt-secret-for-tests-" + uuid.uuid4().hex
@@ -35,7 +37,7 @@ def live(game: str, seq: int, market: str = "spread", provider: str = "acme", st
     return LiveUpdate(provider=provider, game_id=game, market=market, ts=T0 + timedelta(milliseconds=seq),
                       home=-3.5, away=3.5, home_odds=-110 - seq % 50, away_odds=-110, status=status,
                       seq=seq, date=stamp // 1000, implied=ImpliedProbabilities(home=0.52, away=0.5),
-                      trace=Trace(ingested_at=stamp, stored_at=stamp, processed_at=stamp))
+                      trace=Trace(ingested_at=stamp, processed_at=stamp))
 
 
 async def publish_live(servers, updates: list[LiveUpdate]) -> None:
@@ -55,6 +57,14 @@ def gateway_environment(servers, **overrides: str) -> dict[str, str]:
     return {**servers.environment(), "POD_NAME": f"it-gw-{uuid.uuid4().hex[:6]}",
             "ALLOWED_ORIGINS": ORIGIN, "ADMIN_TOKEN": ADMIN_TOKEN, "REPLAY_WINDOW_SECONDS": "300",
             **overrides}
+
+
+async def connect(analysts: list[Analyst], url: str, query: str = "client=analyst", **options: Any) -> Analyst:
+    """An analyst's socket, registered in ``analysts`` (closed at the test's end), once hello arrived."""
+    analyst = await Analyst.connect(url, query, **options)
+    analysts.append(analyst)
+    await analyst.wait_for(lambda a: a.of_type("hello"), "hello")
+    return analyst
 
 
 def spawn_gateway(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -52,7 +52,7 @@ def odds(seq: int, game: str = "game-1", provider: str = "acme", market: str = "
         "type": "odds", "id": f"{provider}-{game}-{market}-{seq}", "provider": provider, "gameId": game,
         "market": market, "ts": iso(now), "home": -3.5, "away": 3.5, "homeOdds": -110, "awayOdds": -105,
         "drawOdds": None, "oddsFormat": "american", "status": "open", "receivedAt": iso(now),
-        "trace": {"ingestedAt": now_ms - 40, "storedAt": now_ms - 30, "processedAt": now_ms - 20, "pushedAt": now_ms},
+        "trace": {"ingestedAt": now_ms - 40, "processedAt": now_ms - 20, "pushedAt": now_ms},
         "seq": seq, "change": None, "implied": {"home": 0.5238, "away": 0.5122}, "movement": False,
         "date": now_ms // 1000,
     }

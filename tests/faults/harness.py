@@ -165,20 +165,21 @@ class ResumingAnalyst:
         return all(len({i for _, i in self.record.frames.get(game, [])}) >= len(ids) for game, ids in accepted.items())
 
 
-async def stored_ids(config: StackConfig, games: list[str]) -> dict[str, list[str]]:
-    """The ``ID`` of every odds item of each game in the table."""
+async def stored_odds(config: StackConfig, games: list[str]) -> dict[str, list[tuple[str, int | None]]]:
+    """The ``ID`` and ``SEQ`` (the seq it was pushed with; None if absent) of every odds item of each game."""
     settings = load_settings(CommonSettings, config.service_environment())
-    found: dict[str, list[str]] = {}
+    found: dict[str, list[tuple[str, int | None]]] = {}
     async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings)) as client:
         paginator = client.get_paginator("query")
         for game in games:
-            ids: list[str] = []
+            items: list[tuple[str, int | None]] = []
             async for page in paginator.paginate(
-                    TableName=settings.dynamodb_table, ProjectionExpression="ID",
+                    TableName=settings.dynamodb_table, ProjectionExpression="ID, SEQ",
                     KeyConditionExpression="PK = :game AND begins_with(SK, :odds)",
                     ExpressionAttributeValues={":game": {"S": game}, ":odds": {"S": ODDS_PREFIX}}):
-                ids.extend(item["ID"]["S"] for item in page["Items"])
-            found[game] = ids
+                items.extend((item["ID"]["S"], int(item["SEQ"]["N"]) if "SEQ" in item else None)
+                             for item in page["Items"])
+            found[game] = items
     return found
 
 
@@ -194,23 +195,27 @@ class FaultReport:
     lost: int
     duplicates: int
     out_of_order: int
+    wrong_seq_stored: int  # items whose SEQ is not the seq the analysts were pushed (or that lack one)
     retried_requests: int
     reconnects: int
 
     @classmethod
-    def of(cls, scenario: str, providers: Providers, stored: dict[str, list[str]],
+    def of(cls, scenario: str, providers: Providers, stored: dict[str, list[tuple[str, int | None]]],
            analysts: list[ResumingAnalyst]) -> FaultReport:
         accepted = providers.accepted
         accepted_ids = {i for ids in accepted.values() for i in ids}
-        stored_all = [i for ids in stored.values() for i in ids]
-        in_table = accepted_ids & set(stored_all)
-        duplicates = len(stored_all) - len(set(stored_all))
+        stored_all = [item for items in stored.values() for item in items]
+        stored_ids = [i for i, _ in stored_all]
+        in_table = accepted_ids & set(stored_ids)
+        duplicates = len(stored_ids) - len(set(stored_ids))
         out_of_order = 0
         delivered_everywhere = set(accepted_ids)
+        pushed_seq: dict[str, int] = {}
         for analyst in analysts:
             seen: set[str] = set()
             for game in accepted:
                 frames = analyst.record.frames.get(game, [])
+                pushed_seq.update((update_id, seq) for seq, update_id in frames)
                 ids = [update_id for _, update_id in frames]
                 duplicates += len(ids) - len(set(ids))
                 seqs = [seq for seq, _ in frames]
@@ -219,16 +224,18 @@ class FaultReport:
                 seen.update(ids)
             delivered_everywhere &= seen
         lost = len(accepted_ids - (in_table & delivered_everywhere))
+        wrong_seq = sum(1 for update_id, seq in stored_all if update_id in accepted_ids and seq != pushed_seq.get(update_id))
         return cls(scenario=scenario, sent=providers.sent_updates, accepted=len(accepted_ids), stored=len(in_table),
                    delivered=len(delivered_everywhere), lost=lost, duplicates=duplicates, out_of_order=out_of_order,
-                   retried_requests=sum(providers.refusals.values()),
+                   wrong_seq_stored=wrong_seq, retried_requests=sum(providers.refusals.values()),
                    reconnects=sum(analyst.record.reconnects for analyst in analysts))
 
     def row(self) -> str:
         return (f"| {self.scenario} | {self.sent:,} | {self.accepted:,} | {self.stored:,} | {self.delivered:,} | "
-                f"{self.lost} | {self.duplicates} | {self.out_of_order} | {self.retried_requests:,} | "
-                f"{self.reconnects} |")
+                f"{self.lost} | {self.duplicates} | {self.out_of_order} | {self.wrong_seq_stored} | "
+                f"{self.retried_requests:,} | {self.reconnects} |")
 
 
 REPORT_HEADER = ("| scenario | sent | accepted | stored | delivered | lost | duplicates | out of order | "
-                 "requests repeated | reconnects |\n|---|---|---|---|---|---|---|---|---|---|")
+                 "stored with another seq | requests repeated | reconnects |\n"
+                 "|---|---|---|---|---|---|---|---|---|---|---|")

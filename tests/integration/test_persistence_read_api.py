@@ -1,7 +1,9 @@
-"""The read API on data that went through the pipeline: provider -> ingest -> Kafka -> persistence -> DynamoDB.
+"""The read API on data that went through the pipeline: provider -> ingest -> odds.raw -> stream processor
+-> odds.live -> persistence -> DynamoDB.
 
-Ingest runs in-process (its own tests run it as a process); persistence runs as
-a real process, worker and read API together, exactly as `./sportsfeed up` runs it.
+Ingest runs in-process (its own tests run it as a process); the stream processor and persistence
+run as real processes, persistence's worker and read API together, exactly as `./sportsfeed up`
+runs them.
 Each reference access pattern is asked of the read API: create a game, insert odds
 in batches, scheduled games by date, game by id, latest odds of a game, odds of a
 game in a time range (the reference's active-connections pattern is the gateway's).
@@ -27,7 +29,7 @@ from sportsfeed_common.events import update_id
 from sportsfeed_common.series import Candle, FeedCount, Ohlc
 from sportsfeed_common.settings import CommonSettings, load_settings
 from sportsfeed_common.table import candle_item, count_item, create_table
-from sportsfeed_common.topics import GAMES, ODDS_RAW, create_topics
+from sportsfeed_common.topics import GAMES, ODDS_LIVE, ODDS_RAW, PROVIDER_ACTIVITY, create_topics
 from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.waiting import wait_until_async
 
@@ -61,10 +63,22 @@ async def persistence_env(servers) -> dict[str, str]:
     return {
         **os.environ, **servers.environment(),
         "DYNAMODB_TABLE": table,
-        "CONSUMER_GROUP": await caught_up_group(servers.kafka_bootstrap, [ODDS_RAW.name, GAMES.name]),
+        "CONSUMER_GROUP": await caught_up_group(servers.kafka_bootstrap, [ODDS_LIVE.name, GAMES.name]),
         "HOST": "127.0.0.1", "PORT": str(free_port()),
         "CORS_ALLOWED_ORIGINS": DASHBOARD,
     }
+
+
+@pytest.fixture(scope="module")
+async def processor(persistence_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """The stream processor that sequences what ingest accepts onto odds.live, where persistence reads it."""
+    env = {**persistence_env, "PORT": str(free_port()), "CONSUMER_GROUP": await caught_up_group(
+        persistence_env["KAFKA_BOOTSTRAP_SERVERS"], [ODDS_RAW.name, PROVIDER_ACTIVITY.name])}
+    env.pop("CORS_ALLOWED_ORIGINS")
+    url = f"http://127.0.0.1:{env['PORT']}"
+    log = Path(tmp_path_factory.mktemp("processor")) / "processor.log"
+    with service_process("sportsfeed_stream_processor.main", env, url, log):
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +91,7 @@ def persistence(persistence_env: dict[str, str], tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="module")
-async def pipeline(servers, persistence: str, persistence_env: dict[str, str]) -> AsyncIterator[Pipeline]:
+async def pipeline(servers, processor: str, persistence: str, persistence_env: dict[str, str]) -> AsyncIterator[Pipeline]:
     ingest = await start_client(ingest_settings(servers, ANONYMOUS_FEEDS_PROVIDER="reference"))
     settings = load_settings(CommonSettings, persistence_env)
     table = boto3.resource("dynamodb", **dynamodb_client_kwargs(settings)).Table(settings.dynamodb_table)
@@ -166,6 +180,9 @@ async def test_every_reference_access_pattern_on_data_from_the_pipeline(pipeline
     assert [odds["id"] for odds in seen] == [
         update_id("acme", first, "spread", base + timedelta(seconds=n)) for n in range(5, 15)]
     assert seen[0]["homeOdds"] == -115 and seen[0]["receivedAt"] is not None
+    # Each stored update carries the seq it was pushed with: the history stitches to the live stream.
+    status, body = await pipeline.get(f"/v1/games/{first}/odds", limit="1000")
+    assert [odds["seq"] for odds in body["odds"]] == list(range(1, 33))
 
 
 async def test_unknown_games_are_404_and_bad_parameters_400_naming_the_parameter(pipeline: Pipeline) -> None:

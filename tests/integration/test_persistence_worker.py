@@ -1,4 +1,5 @@
-"""The persistence worker as a real process against real Kafka and DynamoDB Local."""
+"""The persistence worker as a real process against real Kafka and DynamoDB Local: it stores what
+``odds.live`` carries, each sequenced update with the seq it was pushed with."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import boto3
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -18,9 +21,10 @@ from boto3.dynamodb.conditions import Key
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.events import (
     Game,
+    ImpliedProbabilities,
+    LiveUpdate,
     OddsUpdate,
     Trace,
-    decode,
     encode,
     epoch_millis,
 )
@@ -28,8 +32,8 @@ from sportsfeed_common.settings import CommonSettings, load_settings
 from sportsfeed_common.table import SCHEDULED_INDEX, create_table
 from sportsfeed_common.topics import (
     GAMES,
-    ODDS_RAW,
-    ODDS_STORED,
+    NOT_LIVE_HEADER,
+    ODDS_LIVE,
     create_topics,
     dead_letter,
 )
@@ -60,7 +64,7 @@ async def worker_env(servers, table_name: str) -> dict[str, str]:
     return {
         **os.environ, **servers.environment(),
         "DYNAMODB_TABLE": table_name,
-        "CONSUMER_GROUP": await caught_up_group(servers.kafka_bootstrap, [ODDS_RAW.name, GAMES.name]),
+        "CONSUMER_GROUP": await caught_up_group(servers.kafka_bootstrap, [ODDS_LIVE.name, GAMES.name]),
         "PORT": str(free_port()), "HOST": "127.0.0.1",
     }
 
@@ -72,21 +76,36 @@ def spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.fixture(scope="module")
-async def worker(servers, table, table_name: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Path]:
+async def worker(servers, table, table_name: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Worker]:
     log = Path(tmp_path_factory.mktemp("persistence")) / "persistence.log"
-    process = spawn_worker(await worker_env(servers, table_name), log)
-    yield log
+    env = await worker_env(servers, table_name)
+    process = spawn_worker(env, log)
+    yield Worker(log, f"http://127.0.0.1:{env['PORT']}")
     stop_process(process)
 
 
-def updates(games: list[str], per_game: int) -> list[OddsUpdate]:
-    start = datetime.now(UTC) - timedelta(minutes=30)
+@dataclass(frozen=True)
+class Worker:
+    log: Path
+    url: str  # its HTTP side: /metrics
+
+
+START = datetime.now(UTC) - timedelta(minutes=30)
+
+
+def update(game: str, n: int) -> OddsUpdate:
     received = datetime.now(UTC).replace(microsecond=0)
+    return OddsUpdate(provider="acme", game_id=game, market="spread", ts=START + timedelta(milliseconds=n),
+                      home_odds=-110 - n % 50, away_odds=100 + n % 50, received_at=received,
+                      trace=Trace(ingested_at=epoch_millis(received)))
+
+
+def updates(games: list[str], per_game: int) -> list[LiveUpdate]:
+    """What the stream processor publishes: each game's updates with seqs 1, 2, ..."""
     return [
-        OddsUpdate(provider="acme", game_id=game, market="spread", ts=start + timedelta(milliseconds=n),
-                   home_odds=-110 - n % 50, away_odds=100 + n % 50, received_at=received,
-                   trace=Trace(ingested_at=epoch_millis(received)))
-        for n in range(per_game) for game in games
+        LiveUpdate(**{name: getattr(u, name) for name in OddsUpdate.__struct_fields__}, seq=n + 1,
+                   implied=ImpliedProbabilities(home=0.5, away=0.5), date=epoch_millis(u.received_at) // 1000)
+        for n in range(per_game) for game in games for u in [update(game, n)]
     ]
 
 
@@ -94,37 +113,26 @@ def items_of(table: Any, game: str) -> list[dict[str, Any]]:
     return table.query(KeyConditionExpression=Key("PK").eq(game) & Key("SK").begins_with("odds-"))["Items"]
 
 
-async def test_updates_are_stored_once_published_and_poison_is_parked(servers, table, worker) -> None:
+async def test_live_updates_are_stored_once_with_their_seq_and_poison_is_parked(servers, table, worker) -> None:
     games = [f"game-{uuid.uuid4()}" for _ in range(4)]
     batch = updates(games, 50)
     records = [(u.game_id.encode(), encode(u)) for u in batch]
     poison = [(b"game-poison", b"not json at all"), (b"game-poison", b'{"provider": "acme", "gameId": 1}')]
     records = records[:100] + poison + records[100:]
 
-    async with TopicWatch(servers.kafka_bootstrap, ODDS_STORED.name) as stored, \
-            TopicWatch(servers.kafka_bootstrap, dead_letter(ODDS_RAW).name) as parked:
-        await stored.mark()
+    async with TopicWatch(servers.kafka_bootstrap, dead_letter(ODDS_LIVE).name) as parked:
         await parked.mark()
-        await produce_to(servers.kafka_bootstrap, ODDS_RAW.name, records)
+        await produce_to(servers.kafka_bootstrap, ODDS_LIVE.name, records)
 
         async def all_stored() -> bool:
             return sum(len(items_of(table, game)) for game in games) == len(batch)
 
         await wait_until_async(all_stored, timeout=120, what="every update to be in DynamoDB", interval=0.5)
         items = [item for game in games for item in items_of(table, game)]
-        assert sorted(item["ID"] for item in items) == sorted(u.id for u in batch)
+        assert sorted((item["ID"], item["SEQ"]) for item in items) == sorted((u.id, u.seq) for u in batch)
         sample = next(item for item in items if item["ID"] == batch[0].id)
         assert sample["HOMEODDS"] == -110 and sample["PROVIDER"] == "acme" and sample["MARKET"] == "spread"
         assert sample["EXPIRE"] == sample["CREATED"] + 365 * 86400
-
-        async def published() -> list:
-            records = [r for r in await stored.read() if r.key.decode() in games]
-            return records if len(records) >= len(batch) else []
-
-        out = await wait_until_async(published, timeout=60, what="odds.stored to carry every update")
-        republished = [decode(r.value, OddsUpdate) for r in out]
-        assert sorted(u.id for u in republished) == sorted(u.id for u in batch)
-        assert all(u.trace.stored_at is not None and u.trace.stored_at >= u.trace.ingested_at for u in republished)
 
         async def parked_both() -> list:
             records = await parked.read()
@@ -133,28 +141,62 @@ async def test_updates_are_stored_once_published_and_poison_is_parked(servers, t
         dead = await wait_until_async(parked_both, timeout=60, what="the poison messages in the DLQ")
         assert [r.value for r in dead] == [value for _, value in poison]
         headers = dict(dead[0].headers)
-        assert headers["source-topic"] == b"odds.raw" and b"malformed" in headers["error"]
+        assert headers["source-topic"] == b"odds.live" and b"malformed" in headers["error"]
+
+    # How far storage trails the live stream is a metric: every stored update was observed.
+    stored_count = await metric(worker.url, "sportsfeed_persistence_ingested_to_stored_seconds_count")
+    assert stored_count >= len(batch)
 
     # A replay of the same messages rewrites the same items: nothing changes.
-    before = sorted((i["SK"], i["CREATED"], i["EXPIRE"], i["HOMEODDS"]) for g in games for i in items_of(table, g))
-    async with TopicWatch(servers.kafka_bootstrap, ODDS_STORED.name) as stored:
-        await stored.mark()
-        await produce_to(servers.kafka_bootstrap, ODDS_RAW.name, records)
+    before = sorted((i["SK"], i["CREATED"], i["EXPIRE"], i["HOMEODDS"], i["SEQ"]) for g in games for i in items_of(table, g))
+    await produce_to(servers.kafka_bootstrap, ODDS_LIVE.name, records)
 
-        async def replayed() -> bool:
-            return len([r for r in await stored.read() if r.key.decode() in games]) >= len(batch)
+    async def replayed() -> bool:
+        return await metric(worker.url, "sportsfeed_persistence_ingested_to_stored_seconds_count") >= stored_count + len(batch)
 
-        await wait_until_async(replayed, timeout=120, what="the replay to go through", interval=0.5)
-    after = sorted((i["SK"], i["CREATED"], i["EXPIRE"], i["HOMEODDS"]) for g in games for i in items_of(table, g))
+    await wait_until_async(replayed, timeout=120, what="the replay to go through", interval=0.5)
+    after = sorted((i["SK"], i["CREATED"], i["EXPIRE"], i["HOMEODDS"], i["SEQ"]) for g in games for i in items_of(table, g))
     assert after == before
 
 
-async def produce_to(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+async def test_updates_that_were_not_new_are_stored_only_where_the_table_lacks_them(servers, table, worker) -> None:
+    (game_id,) = [f"game-{uuid.uuid4()}"]
+    sequenced = updates([game_id], 3)
+    retry = not_new_copy(sequenced[1], home_odds=-999)  # the same update (same key), its seq not known
+    late = update(game_id, -5)  # older than everything sequenced: never pushed, never stored before
+    await produce_to(servers.kafka_bootstrap, ODDS_LIVE.name, [(game_id.encode(), encode(u)) for u in sequenced])
+    await produce_to(servers.kafka_bootstrap, ODDS_LIVE.name, [(game_id.encode(), encode(retry)),
+                                                              (game_id.encode(), encode(late))],
+                     headers=[NOT_LIVE_HEADER])
+
+    async def four_items() -> list[dict[str, Any]]:
+        items = items_of(table, game_id)
+        return items if len(items) == 4 else []
+
+    items = {item["ID"]: item for item in await wait_until_async(four_items, timeout=60, what="the late update")}
+    assert (items[retry.id]["SEQ"], items[retry.id]["HOMEODDS"]) == (2, sequenced[1].home_odds)
+    assert "SEQ" not in items[late.id] and items[late.id]["HOMEODDS"] == late.home_odds
+
+
+def not_new_copy(live: LiveUpdate, **changes: Any) -> OddsUpdate:
+    """The OddsUpdate inside a LiveUpdate, changed: what the processor passes on when it is not new."""
+    fields = {name: getattr(live, name) for name in OddsUpdate.__struct_fields__}
+    return OddsUpdate(**{**fields, **changes})
+
+
+async def metric(url: str, name: str) -> float:
+    async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as response:
+        text = await response.text()
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))
+
+
+async def produce_to(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]],
+                     headers: list[tuple[str, bytes]] | None = None) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for key, value in records:
-            await producer.send_and_wait(topic, value, key=key)
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
 
@@ -226,7 +268,7 @@ async def test_kill_9_mid_stream_then_restart_loses_nothing(servers, tmp_path: P
 
     first = spawn_worker(env, log)
     try:
-        await produce_to(servers.kafka_bootstrap, ODDS_RAW.name, [(u.game_id.encode(), encode(u)) for u in batch])
+        await produce_to(servers.kafka_bootstrap, ODDS_LIVE.name, [(u.game_id.encode(), encode(u)) for u in batch])
 
         async def mid_stream() -> bool:
             return count() >= 100

@@ -39,6 +39,7 @@ from ..gateway_support import (
     JWT_SECRET,
     ORIGIN,
     T0,
+    connect,
     game,
     game_ids,
     gateway_environment,
@@ -91,22 +92,6 @@ def _ready(url: str) -> Callable[[], Awaitable[bool]]:
         async with aiohttp.ClientSession() as session, session.get(f"{url}/readyz") as response:
             return response.status == 200
     return ready
-
-
-@pytest.fixture
-async def analysts() -> AsyncIterator[list[Analyst]]:
-    """Analysts a test connects register here and are closed at its end."""
-    connected: list[Analyst] = []
-    yield connected
-    for analyst in connected:
-        await analyst.close()
-
-
-async def connect(analysts: list[Analyst], url: str, query: str = "client=analyst", **options: Any) -> Analyst:
-    analyst = await Analyst.connect(url, query, **options)
-    analysts.append(analyst)
-    await analyst.wait_for(lambda a: a.of_type("hello"), "hello")
-    return analyst
 
 
 # --- delivery ---------------------------------------------------------------------------------

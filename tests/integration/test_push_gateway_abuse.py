@@ -23,13 +23,13 @@ from sportsfeed_push_gateway.service import GATEWAY_SERVICE
 from sportsfeed_push_gateway.settings import GatewaySettings
 from sportsfeed_push_gateway.sockets import HARD_FRAME_LIMIT_BYTES
 
+from ..gateway_support import connect
 from ..ws_client import Analyst
 from .test_push_gateway import (
     ADMIN_TOKEN,
     RunningGateway,
     StartGateway,
     _ready,
-    connect,
     game_ids,
     gateway_environment,
     live,
@@ -73,22 +73,13 @@ async def gateways(servers) -> AsyncIterator[StartGateway]:
         await gateway.stop()
 
 
-@pytest.fixture
-async def sockets() -> AsyncIterator[list[Analyst]]:
-    """Analysts a test connects; closed at its end."""
-    connected: list[Analyst] = []
-    yield connected
-    for analyst in connected:
-        await analyst.close()
-
-
-async def gateway_with_watcher(gateways: StartGateway, sockets: list[Analyst],
+async def gateway_with_watcher(gateways: StartGateway, analysts: list[Analyst],
                                **settings: str) -> tuple[str, Analyst, str]:
     """A gateway (small client limits unless told), and an analyst subscribed to a game of its own."""
     gateway = await gateways(**{"CLIENT_FRAMES_PER_SECOND": str(FRAMES_PER_SECOND),
                                      "MAX_CLIENT_FRAME_BYTES": str(MAX_FRAME_BYTES), **settings})
     (game_id,) = game_ids(1)
-    watcher = await connect(sockets, gateway.url, "client=watcher")
+    watcher = await connect(analysts, gateway.url, "client=watcher")
     await watcher.send({"op": "subscribe", "games": [game_id]})
     await watcher.wait_for(lambda a: a.of_type("snapshot"), "the watcher's snapshot")
     return gateway.url, watcher, game_id
@@ -114,9 +105,9 @@ async def answered_again(analyst: Analyst) -> bool:
 
 @pytest.mark.parametrize("kind", list(HOSTILE))
 async def test_a_flood_of_frames_is_answered_with_one_rate_limited_error_a_second_and_spares_other_analysts(
-        servers, gateways: StartGateway, sockets: list[Analyst], kind: str) -> None:
-    url, watcher, game_id = await gateway_with_watcher(gateways, sockets)
-    flooder = await connect(sockets, url, "client=flooder")
+        servers, gateways: StartGateway, analysts: list[Analyst], kind: str) -> None:
+    url, watcher, game_id = await gateway_with_watcher(gateways, analysts)
+    flooder = await connect(analysts, url, "client=flooder")
     frames = HOSTILE[kind]
     started = time.monotonic()
     await publish_live(servers, [live(game_id, seq) for seq in range(1, 101)])
@@ -138,9 +129,9 @@ async def test_a_flood_of_frames_is_answered_with_one_rate_limited_error_a_secon
 
 
 async def test_a_frame_past_the_hard_size_limit_closes_only_that_socket_with_1009(
-        servers, gateways: StartGateway, sockets: list[Analyst]) -> None:
-    url, watcher, game_id = await gateway_with_watcher(gateways, sockets)
-    offender = await connect(sockets, url, "client=offender")
+        servers, gateways: StartGateway, analysts: list[Analyst]) -> None:
+    url, watcher, game_id = await gateway_with_watcher(gateways, analysts)
+    offender = await connect(analysts, url, "client=offender")
     await offender.send("x" * (HARD_FRAME_LIMIT_BYTES + 1))
     assert await offender.wait_closed() == 1009  # MESSAGE_TOO_BIG
     await watcher_gets_every_update(servers, watcher, game_id, 1, 50)
@@ -155,10 +146,10 @@ async def test_a_frame_past_the_hard_size_limit_closes_only_that_socket_with_100
     ids=["op-nested-5000-deep", "op-nested-8000-deep-unclosed", "array-8000-deep", "ping-id-nested-2000-deep"],
 )
 async def test_a_deeply_nested_frame_gets_its_error_frame_and_the_socket_stays_open(
-        servers, gateways: StartGateway, sockets: list[Analyst], frame: str, code: str) -> None:
+        servers, gateways: StartGateway, analysts: list[Analyst], frame: str, code: str) -> None:
     # Within the default frame size (16 KiB): the depth, not the size, is what is refused.
-    url, watcher, game_id = await gateway_with_watcher(gateways, sockets, MAX_CLIENT_FRAME_BYTES="16384")
-    analyst = await connect(sockets, url, "client=nester")
+    url, watcher, game_id = await gateway_with_watcher(gateways, analysts, MAX_CLIENT_FRAME_BYTES="16384")
+    analyst = await connect(analysts, url, "client=nester")
     await analyst.send(frame)
     error = (await analyst.wait_for(lambda a: a.of_type("error"), "the error frame"))[0]
     assert error["code"] == code and error["message"]

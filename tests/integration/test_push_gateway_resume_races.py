@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 from sportsfeed_common.topics import create_topics
 
-from ..gateway_support import game, game_ids, gateway_environment, live, publish_games, publish_live, spawn_gateway
+from ..gateway_support import (
+    connect,
+    game,
+    game_ids,
+    gateway_environment,
+    live,
+    publish_games,
+    publish_live,
+    spawn_gateway,
+)
 from ..services import stop_process
 from ..ws_client import Analyst
 
@@ -36,31 +45,16 @@ def gateway(servers, tmp_path: Path) -> Iterator[str]:
         stop_process(process)
 
 
-@pytest.fixture
-async def sockets() -> AsyncIterator[list[Analyst]]:
-    opened: list[Analyst] = []
-    yield opened
-    for analyst in opened:
-        await analyst.close()
-
-
-async def open_socket(sockets: list[Analyst], url: str, query: str) -> Analyst:
-    analyst = await Analyst.connect(url, query)
-    sockets.append(analyst)
-    await analyst.wait_for(lambda a: a.of_type("hello"), "hello")
-    return analyst
-
-
 def exactly_once_in_order(analyst: Analyst, games: list[str], last: int) -> dict[str, list[int]]:
     """Each game's seqs as received, for the games whose seqs are not exactly 1..last."""
     return {g: analyst.seqs(g) for g in games if analyst.seqs(g) != list(range(1, last + 1))}
 
 
 async def test_a_subscribed_mode_socket_gets_nothing_before_its_subscribe_so_a_resume_from_0_repeats_nothing(
-        servers, gateway: str, sockets: list[Analyst]) -> None:
+        servers, gateway: str, analysts: list[Analyst]) -> None:
     (game_id,) = game_ids(1)
-    watcher = await open_socket(sockets, gateway, "client=watcher")  # the default mode: every update
-    analyst = await open_socket(sockets, gateway, "client=analyst&mode=subscribed")
+    watcher = await connect(analysts, gateway, "client=watcher")  # the default mode: every update
+    analyst = await connect(analysts, gateway, "client=analyst&mode=subscribed")
     await publish_live(servers, [live(game_id, seq) for seq in (1, 2, 3)])
     await watcher.wait_for(lambda a: a.seqs(game_id) == [1, 2, 3], "the gateway to push seq 1..3")
 
@@ -80,17 +74,17 @@ async def test_an_unknown_mode_is_refused_before_the_upgrade(gateway: str) -> No
 
 
 async def test_chunks_and_repeated_subscriptions_between_live_updates_miss_and_repeat_nothing(
-        servers, gateway: str, sockets: list[Analyst]) -> None:
+        servers, gateway: str, analysts: list[Analyst]) -> None:
     games = game_ids(20)
     sport = f"sport{uuid.uuid4().hex[:6]}"
     await publish_games(servers, [game(g, sport) for g in games[15:]])
-    watcher = await open_socket(sockets, gateway, "client=watcher")
+    watcher = await connect(analysts, gateway, "client=watcher")
 
     async def publish_round(seq: int) -> None:
         await publish_live(servers, [live(g, seq) for g in games])
         await watcher.wait_for(lambda a: all(a.seqs(g)[-1:] == [seq] for g in games), f"round {seq} pushed")
 
-    analyst = await open_socket(sockets, gateway, "client=analyst&mode=subscribed")
+    analyst = await connect(analysts, gateway, "client=analyst&mode=subscribed")
     await publish_round(1)
     await analyst.send({"op": "subscribe", "games": games[:10], "since": dict.fromkeys(games[:10], 0)})
     await publish_round(2)
@@ -113,12 +107,12 @@ async def test_chunks_and_repeated_subscriptions_between_live_updates_miss_and_r
 
 
 async def test_analysts_subscribing_in_chunks_while_updates_stream_each_get_every_update_once_in_order(
-        servers, gateway: str, sockets: list[Analyst]) -> None:
+        servers, gateway: str, analysts: list[Analyst]) -> None:
     """No waiting between ops and updates: the timing is whatever it turns out to be."""
     games = game_ids(30)
     rounds = 40
-    watcher = await open_socket(sockets, gateway, "client=watcher")
-    analysts: list[Analyst] = []
+    watcher = await connect(analysts, gateway, "client=watcher")
+    racers: list[Analyst] = []
 
     async def stream() -> None:
         for seq in range(1, rounds + 1):
@@ -126,8 +120,8 @@ async def test_analysts_subscribing_in_chunks_while_updates_stream_each_get_ever
 
     async def analyst_joins(n: int) -> None:
         analyst = await Analyst.connect(gateway, f"client=racer-{n}&mode=subscribed")
-        sockets.append(analyst)
         analysts.append(analyst)
+        racers.append(analyst)
         for chunk in (games[:10], games[10:20], games[20:], games[::3]):
             await analyst.send({"op": "subscribe", "games": chunk, "since": dict.fromkeys(chunk, 0)})
 
@@ -136,7 +130,7 @@ async def test_analysts_subscribing_in_chunks_while_updates_stream_each_get_ever
         await analyst_joins(n)
         await watcher.wait_for(lambda a, n=n: any(len(a.seqs(g)) > 4 * n for g in games), "the stream to move on")
     await streaming
-    for analyst in analysts:
+    for analyst in racers:
         await analyst.wait_for(lambda a: all(a.seqs(g)[-1:] == [rounds] for g in games), "every update",
                                timeout=60)
         assert exactly_once_in_order(analyst, games, rounds) == {}

@@ -31,8 +31,8 @@ from sportsfeed_common.settings import CommonSettings, SettingsError, load_setti
 from sportsfeed_common.table import create_table
 from sportsfeed_common.topics import (
     GAMES,
+    ODDS_LIVE,
     ODDS_RAW,
-    ODDS_STORED,
     PROVIDER_ACTIVITY,
     create_topics,
 )
@@ -144,9 +144,9 @@ async def platform_setup(servers: Servers) -> tuple[dict[str, dict[str, str]], l
     ports = {name: free_port() for name in ("ingest", "persistence", "stream-processor", "push-gateway")}
     environments = production_environments(servers, table, ports)
     environments["persistence"]["CONSUMER_GROUP"] = await caught_up_group(
-        servers.kafka_bootstrap, [ODDS_RAW.name, GAMES.name])
+        servers.kafka_bootstrap, [ODDS_LIVE.name, GAMES.name])
     environments["stream-processor"]["CONSUMER_GROUP"] = await caught_up_group(
-        servers.kafka_bootstrap, [ODDS_STORED.name, PROVIDER_ACTIVITY.name])
+        servers.kafka_bootstrap, [ODDS_RAW.name, PROVIDER_ACTIVITY.name])
     return environments, await every_route(environments)
 
 

@@ -1,6 +1,6 @@
 """The stream processor as a real process against real Kafka and DynamoDB Local.
 
-Updates are produced to odds.stored exactly as persistence publishes them;
+Updates are produced to odds.raw exactly as ingest publishes them;
 what comes out on odds.live and odds.alerts, and what lands in DynamoDB, is
 checked against a recomputation from the input.
 """
@@ -35,11 +35,13 @@ from sportsfeed_common.settings import CommonSettings, load_settings
 from sportsfeed_common.table import create_table, iso_minute, provider_key
 from sportsfeed_common.topics import (
     GAMES,
+    NOT_LIVE_HEADER,
     ODDS_ALERTS,
     ODDS_LIVE,
-    ODDS_STORED,
+    ODDS_RAW,
     PROVIDER_ACTIVITY,
     create_topics,
+    dead_letter,
 )
 from sportsfeed_devstack.applications import http_ok
 from sportsfeed_devstack.config import free_port
@@ -60,7 +62,7 @@ async def processor_env(servers) -> tuple[dict[str, str], Any]:
     table_name = f"it-{uuid.uuid4().hex[:8]}"
     settings = load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": table_name})
     create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), table_name)
-    group = await caught_up_group(servers.kafka_bootstrap, [ODDS_STORED.name, PROVIDER_ACTIVITY.name])
+    group = await caught_up_group(servers.kafka_bootstrap, [ODDS_RAW.name, PROVIDER_ACTIVITY.name])
     env = {
         **os.environ, **servers.environment(),
         "DYNAMODB_TABLE": table_name, "CONSUMER_GROUP": group,
@@ -86,7 +88,7 @@ def spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return process
 
 
-def stored_updates(games: list[str], per_game: int, providers: tuple[str, ...] = ("acme",)) -> list[OddsUpdate]:
+def accepted_updates(games: list[str], per_game: int, providers: tuple[str, ...] = ("acme",)) -> list[OddsUpdate]:
     """As persistence publishes them: receivedAt and the trace stamps set; prices that move."""
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
     stamp = epoch_millis(datetime.now(UTC))
@@ -94,7 +96,7 @@ def stored_updates(games: list[str], per_game: int, providers: tuple[str, ...] =
         OddsUpdate(provider=providers[n % len(providers)], game_id=game, market=("spread", "total")[n % 2],
                    ts=start + timedelta(milliseconds=250 * n), home_odds=-105 - (n * 7) % 60,
                    away_odds=100 + (n * 13) % 50, received_at=start + timedelta(seconds=n),
-                   trace=Trace(ingested_at=stamp, stored_at=stamp))
+                   trace=Trace(ingested_at=stamp))
         for n in range(per_game) for game in games
     ]
 
@@ -157,10 +159,20 @@ def processor_counters(env: dict[str, str]) -> str:
 
 async def read_live(watch: TopicWatch, games: set[str], expected: int, timeout: float) -> list[LiveUpdate]:
     async def enough() -> list[LiveUpdate] | None:
-        live = [decode(r.value, LiveUpdate) for r in await watch.read() if r.key.decode() in games]
+        live = [decode(r.value, LiveUpdate) for r in await watch.read()
+                if r.key.decode() in games and NOT_LIVE_HEADER not in r.headers]
         return live if len({(u.game_id, u.seq) for u in live}) >= expected else None
 
     return await wait_until_async(enough, timeout=timeout, what=f"{expected} sequenced updates on odds.live",
+                                  interval=0.5)
+
+
+async def read_not_live(watch: TopicWatch, games: set[str], expected: int, timeout: float) -> list[bytes]:
+    async def enough() -> list[bytes] | None:
+        values = [r.value for r in await watch.read() if r.key.decode() in games and NOT_LIVE_HEADER in r.headers]
+        return values if len(values) >= expected else None
+
+    return await wait_until_async(enough, timeout=timeout, what=f"{expected} not-live records on odds.live",
                                   interval=0.5)
 
 
@@ -169,19 +181,31 @@ async def test_ten_thousand_updates_over_fifty_games_gap_free_with_exact_candles
     env, table = await processor_env(servers)
     games = [f"game-{uuid.uuid4()}" for _ in range(50)]
     providers = ("acme", f"p{uuid.uuid4().hex[:8]}")
-    sent = stored_updates(games, 200, providers)
+    sent = accepted_updates(games, 200, providers)
     assert len(sent) == 10_000
     process = spawn(env, tmp_path / "processor.log")
     try:
-        async with TopicWatch(servers.kafka_bootstrap, ODDS_LIVE.name) as watch:
+        async with TopicWatch(servers.kafka_bootstrap, ODDS_LIVE.name) as watch, \
+                TopicWatch(servers.kafka_bootstrap, dead_letter(ODDS_RAW).name) as parked:
             await watch.mark()
+            await parked.mark()
             # Twice: every update a second time, as a replay or a provider's retry would bring it.
             records = [(u.game_id.encode(), encode(u)) for u in sent]
-            await produce(servers.kafka_bootstrap, ODDS_STORED.name, records + records[:2000])
+            poison = (games[0].encode(), b'{"provider": "acme", "gameId": 1}')
+            await produce(servers.kafka_bootstrap, ODDS_RAW.name, records[:5000] + [poison] + records[5000:]
+                          + records[:2000])
             live = await read_live(watch, set(games), len(sent), timeout=180)
+            not_live = await read_not_live(watch, set(games), 2000, timeout=60)
+            dead = await wait_until_async(parked.read, timeout=60, what="the undecodable update in odds.raw.dlq")
+        assert [record.value for record in dead] == [poison[1]]
+        headers = dict(dead[0].headers)  # the one header contract of every dead-letter topic
+        assert headers.keys() == {"error", "source-topic", "source-partition", "source-offset", "parked-at"}
+        assert headers["source-topic"] == b"odds.raw" and b"gameId" in headers["error"]
         check_sequences(live, sent)
         assert len(live) == len(sent)  # no crash here, so not even a republished record
-        assert all(u.trace.processed_at and u.trace.stored_at for u in live)
+        assert all(u.trace.processed_at and u.trace.ingested_at for u in live)
+        # The repeats got no seq: passed on as they came, for persistence to store where it lacks them.
+        assert sorted(not_live) == sorted(value for _, value in records[:2000])
 
         await wait_until_async(series_match(table, games, providers, sent), timeout=60, interval=1,
                                what="candles and counts in DynamoDB equal to a recomputation")
@@ -202,7 +226,7 @@ async def test_kill_9_mid_stream_then_restart_continues_seq_and_keeps_counts_exa
     env, table = await processor_env(servers)  # one consumer group for both lives of the processor
     games = [f"game-{uuid.uuid4()}" for _ in range(20)]
     providers = (f"p{uuid.uuid4().hex[:8]}",)
-    sent = stored_updates(games, 200, providers)
+    sent = accepted_updates(games, 200, providers)
     log = tmp_path / "processor.log"
     records = [(u.game_id.encode(), encode(u)) for u in sent]
     chunk = 400
@@ -213,14 +237,14 @@ async def test_kill_9_mid_stream_then_restart_continues_seq_and_keeps_counts_exa
             # In step with the processor for three chunks, then a fourth is produced and the
             # processor killed at once: it dies while that chunk is in flight.
             for done in range(chunk, 4 * chunk, chunk):
-                await produce(servers.kafka_bootstrap, ODDS_STORED.name, records[done - chunk:done])
+                await produce(servers.kafka_bootstrap, ODDS_RAW.name, records[done - chunk:done])
                 await read_live(watch, set(games), done, timeout=120)
-            await produce(servers.kafka_bootstrap, ODDS_STORED.name, records[3 * chunk:4 * chunk])
+            await produce(servers.kafka_bootstrap, ODDS_RAW.name, records[3 * chunk:4 * chunk])
         finally:
             first.kill()  # SIGKILL: no shutdown, no final commit, no changelog flush
             first.wait()
         # The rest arrives while it is down.
-        await produce(servers.kafka_bootstrap, ODDS_STORED.name, records[4 * chunk:])
+        await produce(servers.kafka_bootstrap, ODDS_RAW.name, records[4 * chunk:])
         second = spawn(env, log)
         try:
             try:
@@ -254,7 +278,7 @@ async def test_stale_and_provider_down_fire_in_time_and_clear_when_updates_resum
                 return [a for a in found if a.kind == kind and (a.game_id == game or a.provider == provider)
                         and (cleared is None or a.details.get("cleared") == cleared)]
 
-            await produce(servers.kafka_bootstrap, ODDS_STORED.name, [(game.encode(), encode(update(0)))])
+            await produce(servers.kafka_bootstrap, ODDS_RAW.name, [(game.encode(), encode(update(0)))])
             [stale] = await wait_until_async(lambda: mine("stale", cleared=False), timeout=30, what="a stale alert")
             [down] = await wait_until_async(lambda: mine("provider_down"), timeout=30, what="a provider_down alert")
             # Raised within twice the configured interval of the last update, by the processor's clock.
@@ -264,7 +288,7 @@ async def test_stale_and_provider_down_fire_in_time_and_clear_when_updates_resum
             assert timedelta(seconds=PROVIDER_DOWN_AFTER_SECONDS) <= quiet <= timedelta(
                 seconds=2 * PROVIDER_DOWN_AFTER_SECONDS)
 
-            await produce(servers.kafka_bootstrap, ODDS_STORED.name, [(game.encode(), encode(update(1)))])
+            await produce(servers.kafka_bootstrap, ODDS_RAW.name, [(game.encode(), encode(update(1)))])
             await wait_until_async(lambda: mine("stale", cleared=True), timeout=30, what="the stale alert cleared")
             await wait_until_async(lambda: mine("provider_up"), timeout=30, what="a provider_up alert")
             assert len(await mine("stale", cleared=False)) == 1 and len(await mine("provider_down")) == 1

@@ -24,7 +24,7 @@ MAX_CLIENT_FRAME_BYTES = next(field.default for field in msgspec.structs.fields(
 GATEWAY_ODDS_FRAME = (
     '{"type":"odds","id":"0f3c","provider":"sim","gameId":"game-load-x-000","market":"load-0",'
     '"ts":"2026-11-23T14:00:00.123Z","homeOdds":-110.0,"awayOdds":105.0,"oddsFormat":"american","status":"open",'
-    '"receivedAt":"2026-11-23T14:00:00.125Z","trace":{"ingestedAt":1000,"storedAt":1004,"processedAt":1010,'
+    '"receivedAt":"2026-11-23T14:00:00.125Z","trace":{"ingestedAt":1000,"processedAt":1010,'
     '"pushedAt":1012},"seq":7,"implied":{"home":0.52,"away":0.49},"movement":false,"date":1763906400}'
 )
 
@@ -32,19 +32,19 @@ GATEWAY_ODDS_FRAME = (
 def test_a_gateway_odds_frame_decodes_to_what_the_analyst_needs() -> None:
     frame = decode_frame(GATEWAY_ODDS_FRAME)
     assert (frame.type, frame.game_id, frame.seq, frame.conflated) == ("odds", "game-load-x-000", 7, None)
-    assert frame.trace == Trace(ingested_at=1000, stored_at=1004, processed_at=1010, pushed_at=1012)
+    assert frame.trace == Trace(ingested_at=1000, processed_at=1010, pushed_at=1012)
 
 
 def test_end_to_end_is_receipt_minus_ingest() -> None:
     trace = decode_frame(GATEWAY_ODDS_FRAME).trace
     assert end_to_end_ms(trace, 1015.5) == 15.5
-    assert end_to_end_ms(Trace(stored_at=1), 1015.5) is None
+    assert end_to_end_ms(Trace(processed_at=1), 1015.5) is None
     assert end_to_end_ms(None, 1015.5) is None
 
 
 def test_hops_follow_the_pipeline_and_skip_missing_stamps() -> None:
-    assert hops_ms(Trace(ingested_at=1000, stored_at=1004, processed_at=1010, pushed_at=1012), 1015.0) == {
-        "ingested->stored": 4, "stored->processed": 6, "processed->pushed": 2, "pushed->received": 3.0}
+    assert hops_ms(Trace(ingested_at=1000, processed_at=1010, pushed_at=1012), 1015.0) == {
+        "ingested->processed": 10, "processed->pushed": 2, "pushed->received": 3.0}
     assert hops_ms(Trace(ingested_at=1000, pushed_at=1012), 1015.0) == {
         "ingested->pushed": 12, "pushed->received": 3.0}
 
@@ -69,8 +69,8 @@ def test_a_frame_without_an_ingest_stamp_is_not_a_latency() -> None:
 
 def test_a_hop_a_hair_below_zero_is_recorded_as_zero() -> None:
     recorder = LatencyRecorder()
-    recorder.record(Trace(ingested_at=10, stored_at=9), 10.0)  # whole-millisecond stamps from two processes
-    assert recorder.hops["ingested->stored"].get_max_value() == 0
+    recorder.record(Trace(ingested_at=10, processed_at=9), 10.0)  # whole-millisecond stamps from two processes
+    assert recorder.hops["ingested->processed"].get_max_value() == 0
 
 
 def test_subscribing_to_many_games_stays_within_the_gateways_frame_limit() -> None:

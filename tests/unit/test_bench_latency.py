@@ -34,7 +34,7 @@ def test_one_in_twenty_analysts_is_slow_and_reads_at_a_third_of_its_arrival_pace
     assert slow_read_delays(analysts=10, slow_share=0.0, rate=800, per_analyst=5) == [0.0] * 10
 
 
-def _result(**counts: int):
+def _result(**counts: float):
     from sportsfeed_bench.latency import LatencyResult
 
     base = {"offered_per_second": 1000.0, "seconds": 20.0, "analysts": 2, "sent": 100, "accepted": 100,
@@ -49,3 +49,16 @@ def test_delivered_counts_conflated_updates_as_reaching_the_slow_analyst_and_mis
     assert _result(delivered_frames=197).delivered == 97  # three frames never came
     assert _result(delivered_frames=202, duplicates=2).delivered == 100  # copies do not make up for anything
     assert _result(stored=98).delivered == 98  # never more than were stored
+
+
+def test_the_storage_line_gives_bucket_bounds_and_the_catch_up_after_the_load() -> None:
+    import math
+
+    from sportsfeed_bench.latency import storage_summary
+
+    result = _result(storage_lag_p50_ms=100.0, storage_lag_p99_ms=1_000.0, storage_caught_up_seconds=3.14)
+    assert storage_summary(result) == ("storage lag, ingest to DynamoDB (bucket resolution): p50 <= 100 ms, "
+                                       "p99 <= 1,000 ms; storage caught up 3.1 s after the load stopped")
+    assert storage_summary(_result(storage_lag_p99_ms=math.inf)).endswith(
+        "p50 -, p99 beyond the last bucket")
+    assert result.to_json()["storage_caught_up_seconds"] == 3.14

@@ -30,6 +30,12 @@ LATENCY_AT_1000 = ScenarioResult(
     baseline_name="Kafka EndToEndLatency", baseline_figure=4.0, compared="latency_p99_ms",
 )
 KAFKA_ONLY = ScenarioResult("Kafka ProducerPerformance", throughput=180_000, throughput_unit="records/s")
+LATENCY_WITH_STORAGE = ScenarioResult(
+    "latency at 50% of storage ceiling", offered_rate=700, sent=17_500, accepted=17_500, stored=17_500,
+    delivered=17_500, latency_p50_ms=9.0, latency_p95_ms=20.0, latency_p99_ms=41.0, storage_lag_p50_ms=250.0,
+    storage_lag_p99_ms=1_000.0, storage_caught_up_seconds=3.4, throughput=3_500, throughput_unit="frames/s",
+    baseline_name="Kafka EndToEndLatency", baseline_figure=4.0, compared="latency_p99_ms",
+)
 
 
 def test_lost_counts_accepted_updates_missing_from_the_last_stage_measured() -> None:
@@ -112,3 +118,25 @@ def test_the_latency_plot_is_a_png_of_the_set_size(tmp_path: Path, storage_ceili
     assert png_size(path) == (PLOT_SIZE_INCHES[0] * PLOT_DPI, PLOT_SIZE_INCHES[1] * PLOT_DPI)
     assert path.read_bytes().endswith(b"IEND\xaeB`\x82")
     assert path.stat().st_size > 10_000  # lines, labels and legend drawn, not a blank canvas
+
+
+def test_the_storage_lag_has_its_columns_and_the_catch_up_its_footer() -> None:
+    table = format_summary_table([INGEST, LATENCY_WITH_STORAGE]).splitlines()
+    header, _, ingest, latency = table[:4]
+    for column, value in (("storage p50 ms", "250.0"), ("storage p99 ms", "1000.0")):
+        end = header.index(column) + len(column)
+        assert latency[end - len(value) : end] == value
+        assert ingest[end - 1] == "-"  # not measured there
+    assert table[-2:] == [
+        "storage p50/p99 ms: ingest to stored in DynamoDB, beside the push; upper bounds of persistence's histogram "
+        "buckets",
+        "storage caught up after the load stopped: latency at 50% of storage ceiling 3.4 s",
+    ]
+    assert not any(line.startswith("storage") for line in format_summary_table([INGEST]).splitlines())
+
+
+def test_the_storage_figures_read_back_from_the_json_file(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    write_json(path, [LATENCY_WITH_STORAGE], {})
+    assert read_json(path) == ({}, [LATENCY_WITH_STORAGE])
+    assert json.loads(path.read_text())["scenarios"][0]["storage_caught_up_seconds"] == 3.4

@@ -30,6 +30,7 @@ def test_the_matrix_runs_baselines_first_latency_by_rising_load_and_ingest_last(
     assert any("Slow consumers: 5% of 500" in what for what in steps)
     assert any("Reconnect storm: 5,000 analysts" in what for what in steps)
     assert steps[-1].startswith("Ingest throughput")  # its flood is left undrained
+    assert "Persistence: odds.live -> DynamoDB" in steps and "Stream processor: odds.raw -> odds.live" in steps
 
 
 def test_progress_numbers_each_step(capsys: pytest.CaptureFixture[str]) -> None:

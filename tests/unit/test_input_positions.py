@@ -27,3 +27,8 @@ def test_a_gap_inside_a_batch_of_a_new_partition_is_a_skip() -> None:
 
 def test_positions_advance_to_after_the_last_offset_and_never_back() -> None:
     assert positions(p0=10, p1=50).advanced([(0, 10), (0, 11), (1, 20), (2, 0)]) == {0: 12, 2: 1}
+
+
+def test_positions_recorded_for_another_input_topic_are_not_taken_for_these() -> None:
+    # Partition 0's offset 500 was kept while the processor read another topic (keyed by partition alone).
+    assert InputPositions({b"0": b"500"}).first_skip([(0, 3), (0, 4)]) is None

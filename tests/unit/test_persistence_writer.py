@@ -48,6 +48,18 @@ class FakeDynamoDB:
             self.stored[key] = request["PutRequest"]["Item"]
         return {"UnprocessedItems": {TABLE: requests[:left]} if left else {}}
 
+    async def put_item(self, TableName: str, Item: dict[str, Any], ConditionExpression: str) -> dict[str, Any]:  # noqa: N803
+        assert (TableName, ConditionExpression) == (TABLE, "attribute_not_exists(PK)")
+        self.calls.append(1)
+        action = self.script.pop(0) if self.script else None
+        if isinstance(action, Exception):
+            raise action
+        key = (Item["PK"]["S"], Item["SK"]["S"])
+        if key in self.stored:
+            raise ClientError({"Error": {"Code": "ConditionalCheckFailedException", "Message": "exists"}}, "PutItem")
+        self.stored[key] = Item
+        return {}
+
 
 class Sleeps:
     def __init__(self) -> None:
@@ -117,3 +129,21 @@ async def test_a_validation_error_is_refused_not_retried() -> None:
     with pytest.raises(ItemsRefused, match="ValidationException"):
         await writer(client, sleeps).write([item(1)])
     assert sleeps.waits == []
+
+
+async def test_put_if_absent_stores_only_missing_keys_and_never_overwrites() -> None:
+    client, sleeps = FakeDynamoDB(), Sleeps()
+    await writer(client, sleeps).write([item(1, value=100)])
+    report = await writer(client, sleeps).put_if_absent([item(1, value=999), item(2, value=200), item(2, value=201)])
+    assert (report.items, report.requests) == (1, 2)  # item 2 once (collapsed), item 1 refused as present
+    assert client.stored[("game-1", "odds-000001")]["HOMEODDS"] == {"N": "100"}
+    assert client.stored[("game-2", "odds-000002")]["HOMEODDS"] == {"N": "201"}
+
+
+async def test_put_if_absent_retries_throttling_and_outages_and_refuses_bad_items() -> None:
+    client, sleeps = FakeDynamoDB([throttled(), EndpointConnectionError(endpoint_url="http://db")]), Sleeps()
+    report = await writer(client, sleeps).put_if_absent([item(3)])
+    assert (report.items, report.retries, len(sleeps.waits)) == (1, 2, 2)
+    client.script = [throttled("ValidationException")]
+    with pytest.raises(ItemsRefused):
+        await writer(client, sleeps).put_if_absent([item(4)])

@@ -43,6 +43,7 @@ class Recorded:
     live: list[LiveUpdate] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     parked: list[tuple[bytes, str]] = field(default_factory=list)
+    not_live: list[tuple[bytes, bytes]] = field(default_factory=list)  # passed on unsequenced, for storage
     activity_reports: list[ProviderActivity] = field(default_factory=list)
     changelog: list[tuple[str, bytes, bytes, int]] = field(default_factory=list)  # (table, key, value, partition)
 
@@ -50,6 +51,7 @@ class Recorded:
         self.live += result.live
         self.alerts += result.alerts
         self.parked += [(parked.value, parked.error) for parked in result.parked]
+        self.not_live += result.not_live
 
     async def store(self, records: list[ChangelogRecord]) -> None:
         self.changelog += [(record.table.name, record.key, record.value, record.partition) for record in records]
@@ -129,6 +131,8 @@ async def test_seq_is_gap_free_per_game_and_replays_get_none(processor: Processo
         by_game.setdefault(live.game_id, []).append(live.seq)
     assert by_game == {f"game-{g}": list(range(1, 11)) for g in range(3)}
     assert [live.id for live in processor.recorded.live] == [u.id for u in updates]
+    # The replays are passed on as they came, for persistence to store where the table lacks them.
+    assert processor.recorded.not_live == [(u.game_id.encode(), encode(u)) for u in updates[10:20]]
 
 
 async def test_movement_uses_the_sports_threshold(processor: Processor) -> None:
@@ -194,10 +198,10 @@ async def test_input_skipped_by_the_consumer_restarts_the_worker_before_the_batc
     partition = partition_of("game-1", 12)
     processor.offsets[partition] += 3  # offsets 2..4 never reach the agent
     await put_all(processor, [update("game-1", 2, -130)])  # the agent ends with WorkerRestarted
-    assert restarts == [f"odds.stored partition {partition}: offsets 2..4 were skipped by the consumer"]
+    assert restarts == [f"odds.raw partition {partition}: offsets 2..4 were skipped by the consumer"]
     assert [live.seq for live in processor.recorded.live] == [1, 2]  # nothing of the batch went out
     assert [(key, value) for table, key, value, _ in processor.recorded.changelog if table == "input-positions"] \
-        == [(str(partition).encode(), b"2")]  # still before the skipped offsets
+        == [(f"odds.raw:{partition}".encode(), b"2")]  # still before the skipped offsets
 
 
 async def test_input_deleted_by_retention_is_accepted_as_gone(
@@ -253,7 +257,7 @@ async def test_activity_of_sequenced_updates_is_reported_per_provider(processor:
 
 def test_games_are_placed_where_producers_put_them() -> None:
     """Stale checks cover only the games whose partition this worker owns: the same placement as the
-    producers of odds.stored (aiokafka's default partitioner, murmur2 like the Java client)."""
+    producers of odds.raw (aiokafka's default partitioner, murmur2 like the Java client)."""
     partitioner = DefaultPartitioner()
     partitions = list(range(12))
     for n in range(200):

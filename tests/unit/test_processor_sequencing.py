@@ -22,7 +22,7 @@ def update(seconds: float, home_odds: float = -110, away_odds: float = -110, mar
            provider: str = "acme", **fields) -> OddsUpdate:
     return OddsUpdate(provider=provider, game_id="game-1", market=market, ts=T0 + timedelta(seconds=seconds),
                       home_odds=home_odds, away_odds=away_odds, received_at=RECEIVED,
-                      trace=Trace(ingested_at=1, stored_at=2), **fields)
+                      trace=Trace(ingested_at=1), **fields)
 
 
 @pytest.mark.parametrize(("price", "fmt", "expected"), [
@@ -67,7 +67,7 @@ def test_change_implied_probabilities_movement_and_the_reference_fields() -> Non
     live = big.live
     assert (live.game_id, live.home, live.away, live.home_odds, live.away_odds, live.date) == (
         "game-1", -4.5, 4.5, -150, 130, int(RECEIVED.timestamp()))
-    assert (live.trace.ingested_at, live.trace.stored_at, live.trace.processed_at) == (1, 2, 9000)
+    assert (live.trace.ingested_at, live.trace.processed_at) == (1, 9000)
 
 
 def test_a_status_change_is_reported() -> None:

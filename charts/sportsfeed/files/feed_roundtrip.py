@@ -1,10 +1,10 @@
 """`helm test`: post one price to ingest, then read it back from the persistence read API.
 
 It passes only if the whole write path works: ingest accepts the key and produces to Kafka,
-persistence stores the update in DynamoDB, and the read API finds it. With JWT_SECRET set (the
-read API's key; its AUTH_ENABLED is on in production) the reads carry an analyst's token the
-script signs itself: HS256, sub and a short exp, aud when JWT_AUDIENCE is set. Standard library
-only, so any service image runs it.
+the stream processor sequences the update onto odds.live, persistence stores it from there in
+DynamoDB, and the read API finds it. With JWT_SECRET set (the read API's key; its AUTH_ENABLED
+is on in production) the reads carry an analyst's token the script signs itself: HS256, sub and
+a short exp, aud when JWT_AUDIENCE is set. Standard library only, so any service image runs it.
 """
 
 from __future__ import annotations

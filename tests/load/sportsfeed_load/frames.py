@@ -12,7 +12,6 @@ class Trace(msgspec.Struct, rename="camel"):
     """Epoch-millisecond stamps added at every hop (sportsfeed_common.events.Trace)."""
 
     ingested_at: int | None = None
-    stored_at: int | None = None
     processed_at: int | None = None
     pushed_at: int | None = None
 
@@ -31,7 +30,7 @@ decode_frame = msgspec.json.Decoder(Frame).decode
 
 def hops_ms(trace: Trace, received_ms: float) -> dict[str, float]:
     """Time spent in each hop that both its stamps are known for, from ingest to this client."""
-    return hop_durations(trace.ingested_at, trace.stored_at, trace.processed_at, trace.pushed_at, received_ms)
+    return hop_durations(trace.ingested_at, trace.processed_at, trace.pushed_at, received_ms)
 
 
 def end_to_end_ms(trace: Trace | None, received_ms: float) -> float | None:

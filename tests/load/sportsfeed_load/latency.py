@@ -28,7 +28,7 @@ def _record_ms(histogram: HdrHistogram, milliseconds: float) -> None:
 
 
 class LatencyRecorder:
-    """End to end (ingest to this client) and per hop (ingested->stored->processed->pushed->received)."""
+    """End to end (ingest to this client) and per hop (ingested->processed->pushed->received)."""
 
     def __init__(self) -> None:
         self.end_to_end = new_histogram()

@@ -124,20 +124,49 @@ class BatchWriter:
         report.seconds = time.perf_counter() - started
         return report
 
+    async def put_if_absent(self, items: Sequence[dict[str, Any]]) -> WriteReport:
+        """Store each item whose key the table lacks; leave an existing one as it is.
+
+        One conditional PutItem per item (BatchWriteItem takes no conditions), so this is for the
+        few items that must never overwrite another (updates that were not new when they came).
+        Retries and refusals as :meth:`write`.
+        """
+        started = time.perf_counter()
+        distinct = collapse_duplicates(items)
+        report = WriteReport()
+        for item in distinct:
+            if await self._put_if_absent(self._put_request(item)["PutRequest"]["Item"], report):
+                report.items += 1
+        report.seconds = time.perf_counter() - started
+        return report
+
+    async def _put_if_absent(self, item: dict[str, Any], report: WriteReport) -> bool:
+        """True if stored, False if the table had the key already."""
+        attempt = 0
+        while True:
+            report.requests += 1
+            try:
+                await self._client.put_item(TableName=self._table, Item=item,
+                                            ConditionExpression="attribute_not_exists(PK)")
+                return True
+            except ClientError as error:
+                if _error_code(error) == "ConditionalCheckFailedException":
+                    return False
+                _check_retriable(error, attempt)
+            except (BotoCoreError, OSError) as error:
+                _check_retriable(error, attempt)
+            report.retries += 1
+            await self._sleep(self._backoff.delay(attempt))
+            attempt += 1
+
     async def _write_chunk(self, pending: list[dict[str, Any]], report: WriteReport) -> None:
         attempt = 0
         while pending:
             report.requests += 1
             try:
                 response = await self._client.batch_write_item(RequestItems={self._table: pending})
-            except ClientError as error:
-                code = error.response.get("Error", {}).get("Code", "")
-                if code not in RETRIABLE_CODES:
-                    raise ItemsRefused(f"DynamoDB refused the batch: {code}: {error}") from error
-                log.warning("DynamoDB busy; retrying", extra={"code": code, "attempt": attempt})
-            except (BotoCoreError, OSError) as error:
-                # Connection refused, timeouts, endpoint down: wait it out, skipping nothing.
-                log.warning("DynamoDB unreachable; retrying", extra={"error": repr(error), "attempt": attempt})
+            except (ClientError, BotoCoreError, OSError) as error:
+                _check_retriable(error, attempt)
             else:
                 pending = response.get("UnprocessedItems", {}).get(self._table, [])
                 if not pending:
@@ -145,3 +174,19 @@ class BatchWriter:
             report.retries += 1
             await self._sleep(self._backoff.delay(attempt))
             attempt += 1
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _check_retriable(error: Exception, attempt: int) -> None:
+    """Raise :class:`ItemsRefused` for what no retry can fix; log anything else, to be retried."""
+    if isinstance(error, ClientError):
+        code = _error_code(error)
+        if code not in RETRIABLE_CODES:
+            raise ItemsRefused(f"DynamoDB refused the items: {code}: {error}") from error
+        log.warning("DynamoDB busy; retrying", extra={"code": code, "attempt": attempt})
+    else:
+        # Connection refused, timeouts, endpoint down: wait it out, skipping nothing.
+        log.warning("DynamoDB unreachable; retrying", extra={"error": repr(error), "attempt": attempt})

@@ -73,7 +73,6 @@ class Trace(Event, kw_only=True):
     """Epoch-millisecond stamps added at every hop, for end-to-end latency."""
 
     ingested_at: EpochMillis | None = None
-    stored_at: EpochMillis | None = None
     processed_at: EpochMillis | None = None
     pushed_at: EpochMillis | None = None
 
@@ -108,12 +107,11 @@ def epoch_millis(moment: datetime) -> int:
     return elapsed.days * 86_400_000 + elapsed.seconds * 1000 + elapsed.microseconds // 1000
 
 
-def hop_durations(ingested_at: float | None, stored_at: float | None, processed_at: float | None,
-                  pushed_at: float | None, received_at: float) -> dict[str, float]:
+def hop_durations(ingested_at: float | None, processed_at: float | None, pushed_at: float | None,
+                  received_at: float) -> dict[str, float]:
     """Time in each hop whose two stamps are known, ingest to receipt, in pipeline order
-    (``"ingested->stored"`` ... ``"pushed->received"``; a missing stamp merges its two hops)."""
-    stamps = [("ingested", ingested_at), ("stored", stored_at), ("processed", processed_at),
-              ("pushed", pushed_at), ("received", received_at)]
+    (``"ingested->processed"`` ... ``"pushed->received"``; a missing stamp merges its two hops)."""
+    stamps = [("ingested", ingested_at), ("processed", processed_at), ("pushed", pushed_at), ("received", received_at)]
     known = [(name, stamp) for name, stamp in stamps if stamp is not None]
     return {f"{before}->{after}": end - start for (before, start), (after, end) in pairwise(known)}
 

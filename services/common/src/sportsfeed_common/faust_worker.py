@@ -6,14 +6,17 @@ aiohttp-only services never import it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import faust
 import mode
 from aiohttp import web
 from faust.types import TP
+from mode.utils.aiter import aiter
+from mode.utils.futures import notify
 from prometheus_client import Gauge
 
 from .kafka_security import aiokafka_security, uses_tls
@@ -109,3 +112,62 @@ class ConsumerLag:
             if next_offset is None:
                 next_offset = await consumer.position(tp) or 0
             self._gauge.labels(tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
+
+
+async def take_arrived(stream: faust.StreamT, max_events: int) -> AsyncIterator[list[faust.EventT]]:
+    """Batches of whatever has arrived, at most ``max_events``: waits for the first event only.
+
+    faust's ``take_events`` waits out its ``within`` window unless the buffer fills, so at low
+    rates every event waits the whole window, and an idle stream wakes once per window. Here a
+    batch is what the consumer had delivered by the time the agent runs again: one event when
+    idle (at once), up to ``max_events`` under load, and no timer at all while nothing arrives.
+
+    Built like ``take_events`` (faust-streaming 0.15): a stream processor buffers each event
+    while the stream is drained passively; events are acked once the agent's body returns, so
+    offsets never pass an event whose batch was not handled.
+    """
+    buffer: list[faust.EventT] = []
+    arrived = asyncio.Event()  # the buffer holds something
+    consumed = asyncio.Event()  # a full buffer was handed over: the drainer may go on
+    handing_over: asyncio.Future[None] | None = None  # set while the agent handles a batch
+    acks_were_enabled = stream.enable_acks
+
+    async def add_to_buffer(value: Any) -> Any:
+        nonlocal handing_over
+        if handing_over is not None:  # no event joins a batch the agent is handling
+            try:
+                await handing_over
+            finally:
+                handing_over = None
+        event = stream.current_event
+        if event is None:
+            raise RuntimeError("take_arrived found no current event")
+        buffer.append(event)
+        arrived.set()
+        if len(buffer) >= max_events:
+            consumed.clear()
+            await stream.wait(consumed)
+        return value
+
+    stream.enable_acks = False  # acked below, once handled
+    stream.add_processor(add_to_buffer)
+    stream._enable_passive(aiter(stream.channel))  # noqa: SLF001  (how take_events drains, too)
+    try:
+        while not stream.should_stop:
+            await stream.wait_for_stopped(arrived)
+            if not buffer:
+                continue
+            handing_over = asyncio.get_running_loop().create_future()
+            events = list(buffer)
+            try:
+                yield events
+            finally:
+                buffer.clear()
+                for event in events:
+                    await stream.ack(event)
+                notify(handing_over)
+                arrived.clear()
+                consumed.set()
+    finally:
+        stream.enable_acks = acks_were_enabled
+        stream._processors.remove(add_to_buffer)  # noqa: SLF001

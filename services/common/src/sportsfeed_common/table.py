@@ -138,8 +138,12 @@ def odds_item(
     update: OddsUpdate,
     created: datetime,
     retention: timedelta = DEFAULT_ODDS_RETENTION,
+    seq: int | None = None,
 ) -> dict[str, Any]:
-    """An OddsUpdate as a table item; the key is deterministic, so a replay overwrites the same item."""
+    """An OddsUpdate as a table item; the key is deterministic, so a replay overwrites the same item.
+
+    ``seq`` is the one it was pushed with (``SEQ``); an update never pushed (not new) has none.
+    """
     item: dict[str, Any] = {
         "PK": update.game_id,
         "SK": odds_sort_key(update.ts, update.provider, update.market),
@@ -162,6 +166,8 @@ def odds_item(
     item.update({name: _number(value) for name, value in optional.items() if value is not None})
     if update.received_at is not None:
         item["RECEIVEDAT"] = epoch_millis(update.received_at)
+    if seq is not None:
+        item["SEQ"] = seq
     return item
 
 

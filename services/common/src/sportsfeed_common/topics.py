@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import NoError, TopicAlreadyExistsError, for_code
@@ -25,9 +26,14 @@ class TopicSpec:
 
 ODDS_RAW = TopicSpec("odds.raw", 12)
 GAMES = TopicSpec("games", 3, {"cleanup.policy": "compact"})
-ODDS_STORED = TopicSpec("odds.stored", 12)
 ODDS_LIVE = TopicSpec("odds.live", 12)
 ODDS_ALERTS = TopicSpec("odds.alerts", 3)
+
+# An ``odds.live`` record with this header carries an OddsUpdate that was not new when the stream
+# processor read it (a provider's retry, a replay, or a price older than one already live): it has
+# no seq and is never pushed, but persistence stores it if the table lacks it, so nothing accepted
+# is missing from the history.
+NOT_LIVE_HEADER = ("sportsfeed-not-live", b"1")
 
 
 def dead_letter(topic: TopicSpec) -> TopicSpec:
@@ -35,11 +41,23 @@ def dead_letter(topic: TopicSpec) -> TopicSpec:
     return TopicSpec(f"{topic.name}.dlq", 1)
 
 
+def dead_letter_headers(source_topic: str, partition: int, offset: int, error: str) -> list[tuple[str, bytes]]:
+    """The headers of every parked message, whoever parked it: where it came from and why, for the
+    operator who reads the dead-letter topic (and can produce it back to its source once fixed)."""
+    return [
+        ("error", error.encode()[:1000]),
+        ("source-topic", source_topic.encode()),
+        ("source-partition", str(partition).encode()),
+        ("source-offset", str(offset).encode()),
+        ("parked-at", datetime.now(UTC).isoformat().encode()),
+    ]
+
+
 # The stream processor's own: each worker's per-provider activity, keyed by provider, so that one
 # worker sees a provider's whole feed (provider_down / rate_low). Only the last hour matters.
 PROVIDER_ACTIVITY = TopicSpec("provider.activity", 3, {"retention.ms": str(60 * 60 * 1000)})
 
-MAIN_TOPICS = (ODDS_RAW, GAMES, ODDS_STORED, ODDS_LIVE, ODDS_ALERTS)
+MAIN_TOPICS = (ODDS_RAW, GAMES, ODDS_LIVE, ODDS_ALERTS)
 ALL_TOPICS = MAIN_TOPICS + tuple(dead_letter(topic) for topic in MAIN_TOPICS) + (PROVIDER_ACTIVITY,)
 
 

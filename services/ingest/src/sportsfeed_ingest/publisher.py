@@ -72,9 +72,10 @@ class Publisher:
             **({"ssl.ca.location": "probe"} if security_protocol == "SSL" else {}),
             "acks": "all",
             "enable.idempotence": True,
-            # A few milliseconds of batching lets concurrent requests share produce requests,
-            # which costs the broker and librdkafka far less CPU than one request each.
-            "linger.ms": 5,
+            # A millisecond of batching lets concurrent requests share produce requests (far less CPU
+            # for the broker and librdkafka than one request each) while adding at most 1 ms to the
+            # push path, which starts here.
+            "linger.ms": 1,
             # Give up on a record no later than the request that carries it gives up waiting.
             "delivery.timeout.ms": int(timeout_seconds * 1000),
             # The Java client's partitioner: a game maps to the same partition number on every

@@ -1,8 +1,8 @@
-"""The persistence worker: one faust app, one agent per input topic (odds.raw, games).
+"""The persistence worker: one faust app, one agent per input topic (odds.live, games).
 
 The agent consumes with concurrency 1 and takes batches; faust acks a batch's
 events only when the loop body returns, so offsets are committed only after a
-batch is written and published, and never past an unwritten message (the
+batch is written, and never past an unwritten message (the
 commit-past-in-flight problem of faust-streaming issue #606 needs concurrency
 above 1). The body never raises: a batch DynamoDB refuses outright is parked in
 the dead-letter topic; anything else is retried, so an exception can never ack
@@ -28,10 +28,10 @@ from sportsfeed_common.faust_worker import (
 )
 from sportsfeed_common.topics import (
     GAMES,
-    ODDS_RAW,
-    ODDS_STORED,
+    ODDS_LIVE,
     TopicSpec,
     dead_letter,
+    dead_letter_headers,
 )
 
 from .metrics import PersistenceMetrics
@@ -42,8 +42,6 @@ from .storing import (
     GamesStorer,
     Message,
     OddsStorer,
-    Record,
-    dead_letter_headers,
 )
 
 log = logging.getLogger(__name__)
@@ -75,7 +73,7 @@ def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None
         value_serializer="raw",
     )
     app.web_server(AiohttpServer(create_read_api(settings, metrics), settings.host, settings.port))
-    raw = app.topic(ODDS_RAW.name, key_type=bytes, value_type=bytes)
+    live = app.topic(ODDS_LIVE.name, key_type=bytes, value_type=bytes)
     games = app.topic(GAMES.name, key_type=bytes, value_type=bytes)
 
     def parker(source: TopicSpec) -> DeadLetter:
@@ -84,7 +82,7 @@ def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None
 
         async def park(message: Message, error: str) -> None:
             delivery = await topic.send(
-                key=message.key, value=message.value, headers=dead_letter_headers(message, source.name, error)
+                key=message.key, value=message.value, headers=dead_letter_headers(source.name, message.partition, message.offset, error)
             )
             await delivery
             log.warning("message parked in the dead-letter topic", extra={
@@ -92,26 +90,18 @@ def create_app(settings: PersistenceSettings, metrics: PersistenceMetrics | None
 
         return park
 
-    async def publish_stored(records: Sequence[Record]) -> None:
-        # Straight to the producer: faust's Topic.send machinery costs more than the send itself,
-        # and this is once per update, while nothing is being written to DynamoDB.
-        producer = app.producer
-        deliveries = [await producer.send(ODDS_STORED.name, key, value, None, None, None) for key, value in records]
-        await asyncio.gather(*deliveries)
-
     def dynamodb() -> Any:
         return aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings, bulk_writer=True))
 
-    @app.agent(raw, concurrency=1)
+    @app.agent(live, concurrency=1)
     async def store_odds(stream: faust.StreamT) -> None:
-        park = parker(ODDS_RAW)
+        park = parker(ODDS_LIVE)
         async with dynamodb() as client:
-            storer = OddsStorer(
-                BatchWriter(client, settings.dynamodb_table), publish_stored, park,
-                timedelta(days=settings.odds_retention_days),
-            )
+            storer = OddsStorer(BatchWriter(client, settings.dynamodb_table), park,
+                                timedelta(days=settings.odds_retention_days),
+                                observe_lag=metrics.ingested_to_stored_seconds.observe)
             async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
-                await _store_until_done(storer, _messages(events), park, ODDS_RAW.name, metrics)
+                await _store_until_done(storer, _messages(events), park, ODDS_LIVE.name, metrics)
                 progress.processed(events)
 
     @app.agent(games, concurrency=1)
@@ -136,7 +126,7 @@ def _messages(events: Sequence[faust.EventT]) -> list[Message]:
     return [
         # faust gives the record timestamp in seconds (a float); Kafka keeps milliseconds.
         Message(event.key, event.value, event.message.partition, event.message.offset,
-                round(event.message.timestamp * 1000))
+                round(event.message.timestamp * 1000), tuple(event.message.headers or ()))
         for event in events
     ]
 

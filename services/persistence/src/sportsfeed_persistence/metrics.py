@@ -7,6 +7,8 @@ from sportsfeed_common.metrics import LATENCY_BUCKETS
 
 from .storing import BatchReport
 
+# Storage may trail the push by seconds under load, and catches up after: buckets up to minutes.
+STORAGE_LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600)
 BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000)
 
 
@@ -31,6 +33,10 @@ class PersistenceMetrics:
         self.dead_lettered = Counter(
             "sportsfeed_persistence_dead_lettered_total", "Messages parked in the dead-letter topic",
             ["topic"], registry=self.registry)
+        self.ingested_to_stored_seconds = Histogram(
+            "sportsfeed_persistence_ingested_to_stored_seconds",
+            "How far storage trails the live stream: from ingest's ingestedAt to the update's write being "
+            "acknowledged by DynamoDB", buckets=STORAGE_LAG_BUCKETS, registry=self.registry)
         self.consumer_lag = Gauge(
             "sportsfeed_persistence_consumer_lag", "Messages on the partition not yet stored",
             ["topic", "partition"], registry=self.registry)

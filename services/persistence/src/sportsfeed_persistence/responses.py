@@ -32,6 +32,9 @@ class StoredOdds(Body, kw_only=True, omit_defaults=True):
     status: str
     received_at: datetime | None = None
     created: int  # when persistence first stored it (epoch seconds; the reference's CREATED)
+    # The seq it was pushed with, to stitch history to the live stream; absent for an update that was
+    # never pushed (older than a price of its provider and market already live when it came).
+    seq: int | None = None
 
 
 class GamesPage(Body, kw_only=True):
@@ -81,4 +84,5 @@ def odds_from_item(item: dict[str, Any]) -> StoredOdds:
         home=item.get("HOME"), away=item.get("AWAY"), home_odds=item["HOMEODDS"], away_odds=item["AWAYODDS"],
         draw_odds=item.get("DRAWODDS"), odds_format=item["ODDSFORMAT"], status=item["STATUS"],
         received_at=_EPOCH + timedelta(milliseconds=received) if received is not None else None, created=item["CREATED"],
+        seq=item.get("SEQ"),
     )

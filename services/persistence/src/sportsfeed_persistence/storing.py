@@ -1,12 +1,13 @@
-"""What persistence does with a batch of messages from ``odds.raw``, free of any Kafka client.
+"""What persistence does with a batch of messages from ``odds.live``, free of any Kafka client.
 
-decode each message -> park the undecodable ones in the dead-letter topic -> write the rest to
-DynamoDB (all of them, or wait until it is possible) -> publish each to ``odds.stored`` with
-``trace.storedAt`` -> only then may the batch's offsets be committed (the caller's job).
+decode each message -> park the undecodable ones in the dead-letter topic -> write the LiveUpdates
+to DynamoDB with the seq they were pushed with (all of them, or wait until it is possible) -> store
+the updates the stream processor passed on as not new (``NOT_LIVE_HEADER``) only where the table
+lacks them -> only then may the batch's offsets be committed (the caller's job).
 
-Writing before publishing, and publishing before committing, is what makes a crash at any point
-lose nothing: the worst case is a replay, which rewrites the same items (deterministic keys) and
-republishes the same update ids, which consumers ignore.
+Nothing waits on this: the push went out from the same topic. Writing before committing is what
+makes a crash at any point lose nothing: the worst case is a replay, which rewrites the same items
+(deterministic keys, the same seq) and finds the not-new ones present.
 """
 
 from __future__ import annotations
@@ -21,18 +22,18 @@ from sportsfeed_common.events import (
     EventT,
     Game,
     InvalidEvent,
+    LiveUpdate,
     OddsUpdate,
     decode,
-    encode,
     epoch_millis,
 )
 from sportsfeed_common.table import game_item, odds_item
+from sportsfeed_common.topics import NOT_LIVE_HEADER
 
 log = logging.getLogger(__name__)
 
-Record = tuple[bytes | None, bytes]  # (key, value) as they came from or go to Kafka
-Publish = Callable[[Sequence[Record]], Awaitable[None]]
 DeadLetter = Callable[["Message", str], Awaitable[None]]
+Observe = Callable[[float], None]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ class Message:
     partition: int
     offset: int
     timestamp_ms: int = 0  # when it was produced (Kafka's record timestamp)
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def live(self) -> bool:
+        """False for an update the stream processor passed on unsequenced (not new when it came)."""
+        return NOT_LIVE_HEADER not in self.headers
 
 
 @dataclass
@@ -54,31 +61,40 @@ class BatchReport:
 
 
 class OddsStorer:
-    def __init__(self, writer: BatchWriter, publish_stored: Publish, dead_letter: DeadLetter,
-                 retention: timedelta, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, writer: BatchWriter, dead_letter: DeadLetter, retention: timedelta,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 observe_lag: Observe = lambda seconds: None) -> None:
+        """``observe_lag`` is told, per stored update, how long after ingest it was in the table."""
         self._writer = writer
-        self._publish_stored = publish_stored
         self._dead_letter = dead_letter
         self._retention = retention
         self._clock = clock
+        self._observe_lag = observe_lag
 
     async def store(self, messages: Sequence[Message]) -> BatchReport:
         report = BatchReport()
-        decoded = await decode_or_park(messages, OddsUpdate, self._dead_letter, report)
-        updates = [update for _, update in decoded]
-        if not updates:
-            return report
+        live = await decode_or_park([m for m in messages if m.live], LiveUpdate, self._dead_letter, report)
+        not_live = await decode_or_park([m for m in messages if not m.live], OddsUpdate, self._dead_letter, report)
         now = self._clock()
-        # CREATED (and so EXPIRE) come from the message when ingest stamped it, so a replay
-        # rewrites byte-identical items.
-        report.write = await self._writer.write(
-            [odds_item(update, update.received_at or now, self._retention) for update in updates]
-        )
-        stored_at = epoch_millis(self._clock())  # when the write was acknowledged: the update is durable
-        for update in updates:
-            update.trace.stored_at = stored_at
-        await self._publish_stored([(update.game_id.encode(), encode(update)) for update in updates])
-        report.stored = len(updates)
+        # CREATED (and so EXPIRE) come from the update when ingest stamped it, so a replay rewrites
+        # byte-identical items. The sequenced items go first: a not-new update of this very batch
+        # (a retry) then finds its original stored and leaves it, seq and all.
+        if live:
+            report.write = await self._writer.write(
+                [odds_item(update, update.received_at or now, self._retention, seq=update.seq)
+                 for _, update in live])
+        if not_live:
+            absent = await self._writer.put_if_absent(
+                [odds_item(update, update.received_at or now, self._retention) for _, update in not_live])
+            report.write.items += absent.items
+            report.write.requests += absent.requests
+            report.write.retries += absent.retries
+            report.write.seconds += absent.seconds
+        stored_ms = epoch_millis(self._clock())
+        for _, update in live:
+            if update.trace.ingested_at is not None:
+                self._observe_lag(max(0, stored_ms - update.trace.ingested_at) / 1000)
+        report.stored = len(live) + len(not_live)
         return report
 
 
@@ -118,13 +134,3 @@ class GamesStorer:
             report.stored = len(decoded)
         return report
 
-
-def dead_letter_headers(message: Message, source_topic: str, error: str) -> list[tuple[str, bytes]]:
-    """Where the message came from and why it was parked, for the operator who reads the DLQ."""
-    return [
-        ("error", error.encode()[:1000]),
-        ("source-topic", source_topic.encode()),
-        ("source-partition", str(message.partition).encode()),
-        ("source-offset", str(message.offset).encode()),
-        ("parked-at", datetime.now(UTC).isoformat().encode()),
-    ]

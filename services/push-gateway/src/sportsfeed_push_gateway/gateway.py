@@ -14,7 +14,7 @@ from sportsfeed_common.events import (
     encode,
     now_millis,
 )
-from sportsfeed_common.topics import GAMES, ODDS_ALERTS, ODDS_LIVE
+from sportsfeed_common.topics import GAMES, NOT_LIVE_HEADER, ODDS_ALERTS, ODDS_LIVE
 
 from .book import GameBook
 from .frames import alert_frame, odds_frame, status_frame
@@ -43,6 +43,8 @@ class Gateway:
         self.metrics.records.labels(record.topic, outcome).inc()
 
     def _live(self, record: ConsumerRecord, live: bool) -> str:
+        if NOT_LIVE_HEADER in record.headers:
+            return "not_live"  # an update that was not new when sequenced: for storage only, never pushed
         update = decode(record.value, LiveUpdate)
         pushed_at = now_millis()
         update.trace.pushed_at = pushed_at

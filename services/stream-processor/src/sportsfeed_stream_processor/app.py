@@ -1,4 +1,4 @@
-"""The stream processor as a faust app: one agent sequencing ``odds.stored``, one watching providers.
+"""The stream processor as a faust app: one agent sequencing ``odds.raw``, one watching providers.
 
 Processing guarantee: at-least-once with idempotent outputs (see
 docs/decisions.md). The agent takes events in batches; for each batch it
@@ -31,16 +31,19 @@ from sportsfeed_common.faust_worker import (
     AiohttpServer,
     ConsumerLag,
     broker_credentials,
+    take_arrived,
 )
 from sportsfeed_common.kafka_security import aiokafka_security
 from sportsfeed_common.topics import (
+    NOT_LIVE_HEADER,
     ODDS_ALERTS,
     ODDS_LIVE,
-    ODDS_STORED,
+    ODDS_RAW,
     PROVIDER_ACTIVITY,
     TopicSpec,
     create_topics,
     dead_letter,
+    dead_letter_headers,
 )
 
 from .activity import ProviderActivity, decode_activity, encode_activity
@@ -65,8 +68,8 @@ TABLES = ("game-states", "input-positions")
 
 
 def changelog_topics(settings: ProcessorSettings) -> tuple[TopicSpec, ...]:
-    """The tables' changelog topics, named as faust names them, partitioned like ``odds.stored``."""
-    return tuple(TopicSpec(f"{settings.consumer_group}-{name}-changelog", ODDS_STORED.partitions,
+    """The tables' changelog topics, named as faust names them, partitioned like ``odds.raw``."""
+    return tuple(TopicSpec(f"{settings.consumer_group}-{name}-changelog", ODDS_RAW.partitions,
                            {"cleanup.policy": "compact"}) for name in TABLES)
 
 
@@ -104,9 +107,10 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
         broker_session_timeout=settings.consumer_session_timeout_seconds,
         broker_heartbeat_interval=min(3.0, settings.consumer_session_timeout_seconds / 3),
         producer_acks=-1,
-        # faust's defaults (16 KB batches, no linger) turn a batch of outputs into a produce request
-        # per few records; 5 ms and 1 MB let one request carry a whole batch.
-        producer_linger=0.005,
+        # Every output is on the push path: no linger. The outputs of a batch are sent in one go
+        # (nothing awaits between them), so they still share produce requests; 1 MB batches let
+        # one request carry a whole batch.
+        producer_linger=0.0,
         producer_max_batch_size=1_000_000,
         web_enabled=True,  # served by the aiohttp app registered below
         key_serializer="raw",
@@ -116,11 +120,11 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     def table(name: str) -> Any:
         assert name in TABLES
         # Keys and values are bytes, through the app's raw serializers.
-        return app.Table(name, key_type=bytes, value_type=bytes, partitions=ODDS_STORED.partitions)
+        return app.Table(name, key_type=bytes, value_type=bytes, partitions=ODDS_RAW.partitions)
 
     game_states, input_positions = (table(name) for name in TABLES)
     positions = InputPositions(input_positions)
-    stored = app.topic(ODDS_STORED.name, key_type=bytes, value_type=bytes)
+    accepted = app.topic(ODDS_RAW.name, key_type=bytes, value_type=bytes)
     activity_topic = app.topic(PROVIDER_ACTIVITY.name, key_type=bytes, value_type=bytes)
 
     stale_games = StaleGames(int(settings.stale_after_seconds * 1000))
@@ -167,29 +171,29 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
         skip = positions.first_skip(offsets)
         if skip is None:
             return
-        tp = TP(ODDS_STORED.name, skip.partition)
+        tp = TP(ODDS_RAW.name, skip.partition)
         earliest = (await app.consumer.earliest_offsets(tp)).get(tp)
         if earliest is not None and earliest >= skip.received:
             metrics.expired_unprocessed.inc(skip.received - skip.expected)
-            log.error("stored updates deleted by retention before they were processed",
+            log.error("accepted updates deleted by retention before they were processed",
                       extra={"partition": skip.partition, "from_offset": skip.expected,
                              "to_offset": skip.received - 1})
             return
         restart_worker(skip.describe())
 
-    @app.agent(stored, concurrency=1)
+    @app.agent(accepted, concurrency=1)
     async def sequence_updates(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
+        async for events in take_arrived(stream, settings.batch_max_messages):
             metrics.batch_messages.observe(len(events))
             offsets = [(e.message.partition, e.message.offset) for e in events]
             await restart_if_input_skipped(offsets)
-            result = processor.process([(e.message.partition, e.key, e.value) for e in events])
+            result = processor.process([(e.message.partition, e.message.offset, e.key, e.value) for e in events])
             # Published and acknowledged first, stored second: see processor.py.
             await outputs.publish(result)
             await store_states(result, offsets)
             series.changed(result)
             metrics.processed.labels("live").inc(len(result.live))
-            metrics.processed.labels("not_new").inc(result.not_new)
+            metrics.processed.labels("not_new").inc(len(result.not_live))
             metrics.processed.labels("parked").inc(len(result.parked))
             lag.processed(events)
 
@@ -210,9 +214,9 @@ def create_app(settings: ProcessorSettings, metrics: ProcessorMetrics | None = N
     async def check_feed_health() -> None:
         """Stale games this worker owns; its provider activity out; its providers' health."""
         now = clock()
-        assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic == ODDS_STORED.name}
+        assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic == ODDS_RAW.name}
         for alert in stale_games.check(now, owned=lambda game_id: partition_of(
-                game_id, ODDS_STORED.partitions) in assigned):
+                game_id, ODDS_RAW.partitions) in assigned):
             await outputs.alert(alert)
         for provider, minutes in processor.take_activity().items():
             await outputs.activity(ProviderActivity(provider=provider, minutes=minutes))
@@ -283,13 +287,13 @@ class Outputs(Protocol):
 
 
 class KafkaOutputs:
-    """Where the processor's results go: odds.live, odds.alerts, odds.stored.dlq, provider.activity."""
+    """Where the processor's results go: odds.live, odds.alerts, odds.raw.dlq, provider.activity."""
 
     def __init__(self, app: faust.App, metrics: ProcessorMetrics) -> None:
         self._app = app
         self._metrics = metrics
         self._alerts = app.topic(ODDS_ALERTS.name, key_type=bytes, value_type=bytes)
-        self._parked = app.topic(dead_letter(ODDS_STORED).name, key_type=bytes, value_type=bytes)
+        self._parked = app.topic(dead_letter(ODDS_RAW).name, key_type=bytes, value_type=bytes)
         self._activity = app.topic(PROVIDER_ACTIVITY.name, key_type=bytes, value_type=bytes)
 
     async def publish(self, result: BatchResult) -> None:
@@ -298,18 +302,19 @@ class KafkaOutputs:
         producer = self._app.producer
         deliveries = [await producer.send(ODDS_LIVE.name, update.game_id.encode(), encode(update), None, None, None)
                       for update in result.live]
+        deliveries += [await producer.send(ODDS_LIVE.name, key, value, None, None, [NOT_LIVE_HEADER])
+                       for key, value in result.not_live]
         deliveries += [await self._send_alert(alert) for alert in result.alerts]
         for parked in result.parked:
-            deliveries.append(await self._parked.send(key=parked.key, value=parked.value, headers=[
-                ("error", parked.error.encode()[:1000]), ("source-topic", ODDS_STORED.name.encode()),
-                ("source-partition", str(parked.partition).encode())]))
+            deliveries.append(await self._parked.send(key=parked.key, value=parked.value, headers=dead_letter_headers(
+                ODDS_RAW.name, parked.partition, parked.offset, parked.error)))
             log.warning("message parked in the dead-letter topic",
                         extra={"partition": parked.partition, "error": parked.error})
         await asyncio.gather(*deliveries)
+        acknowledged = now_millis()
         for update in result.live:
-            if update.trace.stored_at is not None and update.trace.processed_at is not None:
-                self._metrics.stored_to_live_seconds.observe(
-                    (update.trace.processed_at - update.trace.stored_at) / 1000)
+            if update.trace.ingested_at is not None:
+                self._metrics.ingested_to_live_seconds.observe((acknowledged - update.trace.ingested_at) / 1000)
 
     async def store(self, records: list[ChangelogRecord]) -> None:
         producer = self._app.producer

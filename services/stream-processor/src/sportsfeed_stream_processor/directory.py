@@ -1,6 +1,6 @@
 """Every game's sport and status, read from the compacted ``games`` topic by every worker.
 
-The games topic is not partitioned like ``odds.stored`` (3 partitions, not
+The games topic is not partitioned like ``odds.raw`` (3 partitions, not
 12), so no worker's share of it matches the games it sequences; each worker
 therefore reads all of it, from the beginning, with a plain consumer outside
 any group. It is small: one compacted record per game.

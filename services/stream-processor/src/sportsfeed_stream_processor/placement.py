@@ -1,4 +1,4 @@
-"""Which partition a game's updates are on: where every producer of ``odds.stored`` puts them."""
+"""Which partition a game's updates are on: where every producer of ``odds.raw`` and ``odds.live`` puts them."""
 
 from __future__ import annotations
 

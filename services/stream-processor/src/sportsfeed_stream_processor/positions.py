@@ -1,4 +1,4 @@
-"""Where processing of each ``odds.stored`` partition stands, to catch input that faust skipped.
+"""Where processing of each ``odds.raw`` partition stands, to catch input that faust skipped.
 
 faust-streaming 0.15.3 can lose messages around a rebalance: records fetched
 while table recovery completes are dropped from its buffers, and when a record
@@ -6,7 +6,7 @@ fetched before its seek back to the committed offsets arrives afterwards, faust
 takes the difference for a gap in the log (as in a compacted topic) and later
 commits past it. The updates in between are then never sequenced.
 
-``odds.stored`` is neither compacted nor written in transactions, so its
+``odds.raw`` is neither compacted nor written in transactions, so its
 offsets have no gaps. The processor therefore records, per partition, the
 offset after the last event it processed, in a changelog-backed table written
 together with the game states (so the record survives a crash and moves with
@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from sportsfeed_common.topics import ODDS_RAW
+
 
 @dataclass(frozen=True)
 class Skip:
@@ -29,12 +31,14 @@ class Skip:
     received: int  # the event that came instead
 
     def describe(self) -> str:
-        return (f"odds.stored partition {self.partition}: offsets {self.expected}..{self.received - 1} "
+        return (f"{ODDS_RAW.name} partition {self.partition}: offsets {self.expected}..{self.received - 1} "
                 "were skipped by the consumer")
 
 
 def position_key(partition: int) -> bytes:
-    return str(partition).encode()
+    # Named by topic: positions kept while the processor read another topic (before it read
+    # odds.raw, it read the stored updates persistence republished) are other offsets.
+    return f"{ODDS_RAW.name}:{partition}".encode()
 
 
 class InputPositions:

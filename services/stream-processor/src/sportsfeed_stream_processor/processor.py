@@ -1,7 +1,9 @@
-"""What the processor does with a batch of stored updates, free of any Kafka client.
+"""What the processor does with a batch of accepted updates (``odds.raw``), free of any Kafka client.
 
 Per update: decode -> sequence (gap-free per game; a replay gets nothing) -> a LiveUpdate, plus
 movement / status / stale-cleared alerts -> folded into its game's candle and its provider's count.
+An update that is not new (a retry, a replay, a late price) gets no seq; it is passed on as it came,
+for persistence to store if the table lacks it (``NOT_LIVE_HEADER``).
 
 The batch is decided in memory first. The caller then publishes its outputs,
 waits for Kafka to acknowledge them, and only then stores the new game states
@@ -36,11 +38,10 @@ from .series import fold_series
 Clock = Callable[[], int]  # epoch milliseconds
 
 
-
-
 @dataclass
 class Parked:
     partition: int
+    offset: int
     key: bytes | None
     value: bytes
     error: str
@@ -51,7 +52,8 @@ class BatchResult:
     live: list[LiveUpdate] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     parked: list[Parked] = field(default_factory=list)
-    not_new: int = 0  # replays, retries and prices older than one already live
+    # Replays, retries and prices older than one already live: (key, value) as they came.
+    not_live: list[tuple[bytes, bytes]] = field(default_factory=list)
     # New state per game key, with the partition its changelog record belongs to.
     states: dict[bytes, tuple[int, GameState]] = field(default_factory=dict)
     # What changed in the series: (game key, candle key) and (partition, count key).
@@ -79,21 +81,24 @@ class OddsProcessor:
         # Updates per provider per minute of processing time since the last activity report.
         self._activity: defaultdict[str, defaultdict[int, int]] = defaultdict(lambda: defaultdict(int))
 
-    def process(self, messages: list[tuple[int, bytes | None, bytes]]) -> BatchResult:
-        """Decide a batch of ``(partition, key, value)`` messages, in order; nothing is stored here."""
+    def process(self, messages: list[tuple[int, int, bytes | None, bytes]]) -> BatchResult:
+        """Decide a batch of ``(partition, offset, key, value)`` messages, in order; nothing is stored here."""
         result = BatchResult()
         states: dict[bytes, GameState] = {}
-        for partition, key, value in messages:
+        for partition, offset, key, value in messages:
             try:
                 update = decode(value, OddsUpdate)
             except InvalidEvent as error:
-                result.parked.append(Parked(partition, key, value, f"{error.field or error.path}: {error.reason}"))
+                result.parked.append(Parked(partition, offset, key, value,
+                                            f"{error.field or error.path}: {error.reason}"))
                 continue
-            self._process_one(partition, update, states, result)
+            if not self._process_one(partition, update, states, result):
+                result.not_live.append((update.game_id.encode(), value))
         return result
 
     def _process_one(self, partition: int, update: OddsUpdate, states: dict[bytes, GameState],
-                     result: BatchResult) -> None:
+                     result: BatchResult) -> bool:
+        """Sequence and analyse one update; False if it is not new."""
         now = self._clock()
         game_key = update.game_id.encode()
         state = states.get(game_key)
@@ -101,8 +106,7 @@ class OddsProcessor:
             state = states[game_key] = decode_state(self._game_states.get(game_key))
         sequenced = sequence(state, update, self._thresholds.for_sport(self._sport_of(update.game_id)), now)
         if sequenced is None:
-            result.not_new += 1
-            return
+            return False
         result.live.append(sequenced.live)
         if sequenced.live.movement:
             result.alerts.append(movement_alert(sequenced, now))
@@ -117,6 +121,7 @@ class OddsProcessor:
             result.counts.add((partition, changed[1]))
         result.states[game_key] = (partition, state)
         self._activity[update.provider][now // 60_000 * 60] += 1
+        return True
 
     def take_activity(self) -> dict[str, dict[int, int]]:
         """The per-provider counts since the last call (for ``provider.activity``)."""

@@ -7,9 +7,9 @@ after a crash produce the very same seq for the very same update.
 
 An update is *new* when its ``ts`` is later than the last sequenced update of
 the same provider and market. Anything else is a replay, a provider's retry
-(same id, same ts) or a late price older than one already on screens: it is
-stored (persistence did that) but never gets a second seq, and never replaces
-a newer price.
+(same id, same ts) or a late price older than one already on screens: it never
+gets a seq, never replaces a newer price and is never pushed; the processor
+passes it on for persistence to store where the table lacks it.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 from sportsfeed_common.batch_writer import BatchWriter, ItemsRefused, WriteReport
 from sportsfeed_common.series import FeedCount
 from sportsfeed_common.table import candle_item, count_item
-from sportsfeed_common.topics import ODDS_STORED
+from sportsfeed_common.topics import ODDS_RAW
 
 from .placement import partition_of
 from .processor import BatchResult
@@ -50,7 +50,7 @@ class SeriesWriter:
         """After partitions were (re)assigned: the restored states may be newer than the items."""
         self._games_by_partition.clear()
         for game_key in list(self._game_states.keys()):
-            partition = partition_of(game_key.decode(), ODDS_STORED.partitions)
+            partition = partition_of(game_key.decode(), ODDS_RAW.partitions)
             self._games_by_partition[partition].add(game_key)
             state = decode_state(self._game_states[game_key])
             self._dirty_candles |= {(game_key, key) for key in state.candles}

@@ -25,10 +25,9 @@ class ProcessorSettings(CommonSettings, kw_only=True):
     # without waiting for the group to give up on its previous life. Unique per replica; unset = dynamic.
     consumer_group_instance_id: str | None = None
     consumer_session_timeout_seconds: Annotated[float, msgspec.Meta(ge=6, le=300)] = 10.0
-    # Up to this many stored updates are processed together, waiting at most this long to fill a batch:
-    # their outputs are acknowledged by Kafka together.
+    # Up to this many accepted updates are processed together: whatever has arrived, never waiting
+    # for more (sportsfeed_common.faust_worker.take_arrived). Their outputs are acknowledged together.
     batch_max_messages: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
-    batch_window_seconds: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.005
     # A change of at least this many implied-probability points is a movement: "*=0.02,soccer=0.03".
     movement_thresholds: str = "*=0.02"
     # A live game with no update for this long is stale.

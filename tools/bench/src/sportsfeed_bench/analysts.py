@@ -41,13 +41,12 @@ class TraceStamps(msgspec.Struct, rename="camel"):
     """Epoch-millisecond stamps of each hop (``sportsfeed_common.events.Trace``)."""
 
     ingested_at: int | None = None
-    stored_at: int | None = None
     processed_at: int | None = None
     pushed_at: int | None = None
 
     def hops(self, received_ms: int) -> dict[str, float]:
         """Milliseconds in each hop whose two stamps are known, ingest to receipt, in pipeline order."""
-        return hop_durations(self.ingested_at, self.stored_at, self.processed_at, self.pushed_at, received_ms)
+        return hop_durations(self.ingested_at, self.processed_at, self.pushed_at, received_ms)
 
 
 class Frame(msgspec.Struct):

@@ -23,7 +23,7 @@ from sportsfeed_devstack.stack import Stack
 
 from .gateway import bench_gateway
 from .ingest import Measurement, ingest_load, raw_librdkafka_producer, raw_producer
-from .latency import hop_lines, measure_latency
+from .latency import hop_lines, measure_latency, storage_summary
 from .persistence import BenchFailure, bench_persistence
 from .processor import bench_processor
 from .report import machine, median, print_table
@@ -46,8 +46,9 @@ STACK_SERVERS = {
                           "push-gateway"}),
 }
 STACK_SERVERS["suite"] = STACK_SERVERS["latency"]
-# DynamoDB Local in memory (three times its on-disk write rate) where every update must be stored
-# before it is pushed; the storage benchmarks keep the on-disk default their figures were made with.
+# DynamoDB Local in memory (three times its on-disk write rate) where storage must keep up with the
+# whole platform's load beside the push; the storage benchmarks keep the on-disk default their
+# figures were made with.
 IN_MEMORY_TABLES = frozenset({"latency", "suite"})
 
 
@@ -141,6 +142,7 @@ async def bench_latency(stack: Stack, args: argparse.Namespace) -> dict:
           f"lost {result.lost}, duplicates {result.duplicates}")
     print(f"  latency ms: p50 {result.p50_ms:.0f}, p95 {result.p95_ms:.0f}, p99 {result.p99_ms:.0f}, "
           f"max {result.max_ms:.0f}" + (f"; {result.late_sends} sends behind schedule" if result.late_sends else ""))
+    print(f"  {storage_summary(result)}")
     for line in hop_lines(result):
         print(f"    {line}")
     if result.lost or result.duplicates:
@@ -205,9 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     writer.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
     writer.add_argument("--json", type=Path, help="also write the results here")
     add_round_options(commands.add_parser(
-        "persistence", help="the persistence worker end to end (Kafka in and out) next to a raw BatchWriteItem loop"))
+        "persistence", help="the persistence worker end to end, odds.live -> DynamoDB (done when its offsets are "
+                            "committed), next to a raw BatchWriteItem loop"))
     add_round_options(commands.add_parser(
-        "processor", help="the stream processor, odds.stored -> odds.live, next to a raw aiokafka pipe"))
+        "processor", help="the stream processor, odds.raw -> odds.live, next to a raw aiokafka pipe"))
     gateway = commands.add_parser(
         "gateway", help="push gateway frames delivered/s, memory per connection and a reconnect storm, "
                         "next to a bare aiohttp fan-out")

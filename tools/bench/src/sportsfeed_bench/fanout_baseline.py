@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 import uvloop
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from sportsfeed_common.topics import ODDS_LIVE
+from sportsfeed_common.topics import NOT_LIVE_HEADER, ODDS_LIVE
 
 ODDS_PREFIX = b'{"type":"odds",'
 HELLO = b'{"type":"hello"}'
@@ -55,6 +55,8 @@ async def broadcast(bootstrap: str, sockets: set[web.WebSocketResponse], ready: 
         while True:
             for records in (await consumer.getmany(timeout_ms=100)).values():
                 for record in records:
+                    if NOT_LIVE_HEADER in record.headers:
+                        continue  # not new when sequenced, for storage only: the gateway skips these too
                     frame = ODDS_PREFIX + record.value[1:]
                     for socket in list(sockets):
                         with contextlib.suppress(ConnectionError):

@@ -45,8 +45,8 @@ from sportsfeed_push_gateway.settings import GatewaySettings
 
 from .analysts import AnalystProcesses, Stalled, Tally
 from .ingest import Measurement
+from .kafka_io import produce
 from .persistence import BenchFailure
-from .processor import produce
 from .report import machine, median
 from .service_metrics import scrape
 
@@ -87,7 +87,7 @@ class Burst:
             provider="bench", game_id=game, market="spread", ts=start + timedelta(milliseconds=seq),
             home=-3.5, away=3.5, home_odds=-110 - seq % 40, away_odds=100 + seq % 40, seq=seq, date=stamp // 1000,
             implied=ImpliedProbabilities(home=0.52, away=0.5),
-            trace=Trace(ingested_at=stamp, stored_at=stamp, processed_at=stamp))))
+            trace=Trace(ingested_at=stamp, processed_at=stamp))))
             for seq in range(self.first_seq, self.last_seq + 1) for game in self.games]
 
 

@@ -1,20 +1,26 @@
 """End-to-end latency under a steady load, through the whole platform, with every update accounted for.
 
 Twenty providers, each owning 10 of 200 games, post a batch of one update per game at a steady
-total rate to ingest (``POST /v1/odds``), each in order, a request at a time; each update goes ingest -> Kafka -> persistence -> DynamoDB -> the stream
-processor -> the push gateway -> the analysts' WebSockets. Each analyst watches a few games, as
-an analyst on a trading desk does; together they watch every game. An analyst times each odds
-frame from ingest's ``ingestedAt`` stamp to its arrival (one machine, one clock).
+total rate to ingest (``POST /v1/odds``), each in order, a request at a time; each update goes
+ingest -> ``odds.raw`` -> the stream processor -> ``odds.live`` -> the push gateway -> the analysts'
+WebSockets, and from ``odds.live``, beside the push, persistence -> DynamoDB. Each analyst watches a
+few games, as an analyst on a trading desk does; together they watch every game. An analyst times
+each odds frame from ingest's ``ingestedAt`` stamp to its arrival (one machine, one clock).
 
-Accounting, per run: updates sent, accepted (202), stored (counted in DynamoDB), and delivered
-(every analyst has every seq of the games it watches). Lost is accepted minus stored, plus any
-accepted update an analyst never got; it must be 0. A warm-up phase at the same rate comes first
-and is not timed.
+Storage is not on the push's path, so it is reported beside it: how far it trailed (persistence's
+own histogram of ingest to the DynamoDB write, over the measured phase), and how long after the
+load stopped it had stored everything.
+
+Accounting, per run: updates sent, accepted (202), stored (counted in DynamoDB once storage has
+caught up), and delivered (every analyst has every seq of the games it watches). Lost is accepted
+minus stored, plus any accepted update an analyst never got; it must be 0. A warm-up phase at the
+same rate comes first and is not timed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -26,17 +32,28 @@ from hdrh.histogram import HdrHistogram
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.settings import CommonSettings, load_settings
 from sportsfeed_common.table import ODDS_PREFIX
+from sportsfeed_common.topics import ODDS_LIVE
 from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKeys
 from sportsfeed_devstack.stack import Stack
 
 from .analysts import SLOW_END_TO_END, AnalystProcesses, Stalled
 from .cpu_usage import CpuAccount, CpuUsage
-from .persistence import BenchFailure
-from .service_metrics import persistence_summary, scrape
+from .kafka_io import CommittedOffsets, end_offsets
+from .persistence import (
+    DEADLINE_FACTOR,
+    DEADLINE_MARGIN_SECONDS,
+    BenchFailure,
+    persistence_group,
+    wait_until_stored,
+    worker_log_tail,
+)
+from .service_metrics import Samples, bucket_quantile, persistence_summary, scrape
 from .workload import GAMES, Workload
 
 LANES = 20  # providers, each owning GAMES / LANES games: batches of 10 updates
 SLOW_PACE_FACTOR = 3.0  # a slow consumer spends this many arrival intervals on each frame
+# Persistence's histogram of how far storage trails: ingest's ingestedAt to the DynamoDB write.
+STORAGE_LAG = "sportsfeed_persistence_ingested_to_stored_seconds"
 
 
 @dataclass
@@ -67,12 +84,17 @@ class LatencyResult:
     p99_ms: float
     max_ms: float
     late_sends: int
-    hops_p50_p99_ms: dict[str, tuple[float, float]]  # each hop, ingested->stored ... pushed->received
+    hops_p50_p99_ms: dict[str, tuple[float, float]]  # each hop, ingested->processed ... pushed->received
     slow_analysts: int = 0
     slow_p99_ms: float | None = None  # the slow consumers' own end-to-end p99 (not in the figures above)
     conflated: int = 0  # updates merged into a later frame of the same game by a slow consumer's queue
     frames_per_second: float = 0.0  # frames delivered over the measured phase, every analyst together
     cpu: CpuUsage | None = None  # what each process spent over the measured phase
+    # Ingest to stored in DynamoDB, beside the push, over the measured phase's updates: upper bounds of
+    # persistence's histogram buckets (None: nothing stored; math.inf: beyond its last bucket).
+    storage_lag_p50_ms: float | None = None
+    storage_lag_p99_ms: float | None = None
+    storage_caught_up_seconds: float | None = None  # after the load stopped, until every update was stored
 
     @property
     def delivered(self) -> int:
@@ -94,6 +116,42 @@ def missing_frames(expected: int, received: int, duplicates: int, conflated: int
     """Frames the analysts should have had and did not. Copies make up for nothing; a conflated
     update was delivered, since the frame that stands for it carries its price or a later one."""
     return max(0, expected - (received - duplicates + conflated))
+
+
+def storage_lag_ms(persistence: Samples, quantile: float) -> float | None:
+    """A quantile of the storage lag, in ms, from persistence's histogram scraped before and after."""
+    bound = bucket_quantile(persistence.buckets(STORAGE_LAG), quantile)
+    return None if bound is None else bound * 1000
+
+
+def _at_most(milliseconds: float | None) -> str:
+    if milliseconds is None:
+        return "-"
+    return "beyond the last bucket" if math.isinf(milliseconds) else f"<= {milliseconds:,.0f} ms"
+
+
+def storage_summary(result: LatencyResult) -> str:
+    """How far storage trailed the push, and how long it took to catch up once the load stopped."""
+    caught_up = ("" if result.storage_caught_up_seconds is None
+                 else f"; storage caught up {result.storage_caught_up_seconds:.1f} s after the load stopped")
+    return (f"storage lag, ingest to DynamoDB (bucket resolution): p50 {_at_most(result.storage_lag_p50_ms)}, "
+            f"p99 {_at_most(result.storage_lag_p99_ms)}{caught_up}")
+
+
+async def storage_caught_up(stack: Stack, group: str, phase_seconds: float) -> float:
+    """The ``perf_counter`` time persistence had stored every record on ``odds.live`` up to now: once
+    every accepted update was delivered, all of them are there. Its group commits only after writing,
+    so this is when the last was stored, give or take faust's commit interval (2.8 s by default).
+    Fails, with the worker's last log lines, past the deadline the persistence bench gives a round
+    as long as the phase."""
+    bootstrap = stack.config.kafka_bootstrap
+    ends = await end_offsets(bootstrap, ODDS_LIVE)
+    deadline = time.perf_counter() + DEADLINE_FACTOR * phase_seconds + DEADLINE_MARGIN_SECONDS
+    try:
+        async with CommittedOffsets(bootstrap, group, ODDS_LIVE) as committed:
+            return await wait_until_stored(committed, ends, deadline)
+    except BenchFailure as failure:
+        raise BenchFailure(f"storage did not catch up with the push: {failure}\n{worker_log_tail(stack)}") from None
 
 
 def hop_lines(result: LatencyResult) -> list[str]:
@@ -200,6 +258,7 @@ async def measure_latency(stack: Stack, rate: float, seconds: float, analysts: i
     watching = watched_games(workload, analysts, per_analyst)
     read_delays = slow_read_delays(analysts, slow_share, rate, per_analyst)
     slow = sum(1 for delay in read_delays if delay)
+    group = persistence_group(stack)
     crowd = AnalystProcesses(client_processes, f"{analysts} analysts at {rate:,.0f} updates/s")
     try:
         await crowd.connect_watching(config.gateway_url, watching, prefix=workload.run, read_delays=read_delays)
@@ -208,6 +267,9 @@ async def measure_latency(stack: Stack, rate: float, seconds: float, analysts: i
               + f"; warm-up {warmup_seconds:g} s at {rate:,.0f} updates/s...", flush=True)
         warmup = await provider.run(rate, warmup_seconds)
         await _delivered(crowd, warmup)
+        # Storage trails the push: once it has the warm-up's updates too, the storage figures of the
+        # measured phase count that phase's updates alone.
+        await storage_caught_up(stack, group, warmup_seconds)
         await crowd.take_latency()  # the warm-up's latencies are not counted
         print(f"  measuring {seconds:g} s at {rate:,.0f} updates/s...", flush=True)
         frames_before = (await crowd.tally()).frames
@@ -215,9 +277,12 @@ async def measure_latency(stack: Stack, rate: float, seconds: float, analysts: i
         cpu = cpu_account(stack, crowd)
         cpu.start()
         measured = await provider.run(rate, seconds)
+        load_stopped = time.perf_counter()
         cpu_usage = cpu.usage()
         frames_during = (await crowd.tally()).frames - frames_before
         await _delivered(crowd, warmup, measured)
+        caught_up = await storage_caught_up(stack, group, seconds) - load_stopped
+        # Scraped once storage has caught up, so the storage lag includes the updates stored last.
         persistence = await scrape(config.persistence_url) - persistence_before
         print("  " + persistence_summary(persistence, time.monotonic() - started), flush=True)
         histograms = await crowd.take_latency()
@@ -243,7 +308,9 @@ async def measure_latency(stack: Stack, rate: float, seconds: float, analysts: i
         late_sends=warmup.late_sends + measured.late_sends,
         hops_p50_p99_ms={hop: (_at(histogram, 50), _at(histogram, 99)) for hop, histogram in histograms.items()},
         slow_analysts=slow, slow_p99_ms=None if slow_latency is None else _at(slow_latency, 99),
-        conflated=tally.conflated, frames_per_second=frames_during / seconds, cpu=cpu_usage)
+        conflated=tally.conflated, frames_per_second=frames_during / seconds, cpu=cpu_usage,
+        storage_lag_p50_ms=storage_lag_ms(persistence, 0.5), storage_lag_p99_ms=storage_lag_ms(persistence, 0.99),
+        storage_caught_up_seconds=caught_up)
 
 
 def _accepted_for(games: list[str], *feeds: Feed) -> int:

@@ -1,10 +1,13 @@
-"""Persistence end to end: updates stored per second through Kafka -> worker -> DynamoDB ->
-``odds.stored``, next to a raw BatchWriteItem loop against the same DynamoDB Local in the same run.
+"""Persistence end to end: updates stored per second from ``odds.live`` into DynamoDB by the worker,
+next to a raw BatchWriteItem loop against the same DynamoDB Local in the same run.
 
-A round produces N records to ``odds.raw`` exactly as ingest would, and is timed from the first
-send until the last of their N update ids appears on ``odds.stored``: the worker publishes an
-update only after it is written, so that is the moment all N are stored. Each round is then
-checked against the table itself: every update of the round stored, once.
+A round produces N LiveUpdates to ``odds.live`` as the stream processor would (each game's seqs
+from 1), and is timed from the first send until the worker's consumer group has committed every
+partition of ``odds.live`` up to the end offsets read right after producing: the worker commits a
+batch's offsets only after DynamoDB acknowledged its write, so that is the moment all N are stored.
+faust commits on a timer (every 2.8 s by default), so a round may read up to that much longer than
+the worker took to write. Each round is then checked against the table itself: every update of
+the round stored, once.
 """
 
 from __future__ import annotations
@@ -14,30 +17,36 @@ import asyncio
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aioboto3
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import TopicPartition
 from sportsfeed_common.aws import dynamodb_client_kwargs
-from sportsfeed_common.events import OddsUpdate, decode
+from sportsfeed_common.events import OddsUpdate, decode, now_millis
 from sportsfeed_common.settings import CommonSettings, load_settings
 from sportsfeed_common.table import ODDS_PREFIX
-from sportsfeed_common.topics import ODDS_RAW, ODDS_STORED
+from sportsfeed_common.topics import ODDS_LIVE
 from sportsfeed_devstack.applications import SIMULATED_PROVIDER
 from sportsfeed_devstack.stack import Stack
+from sportsfeed_persistence.settings import PersistenceSettings
 
 from .ingest import Measurement
+from .kafka_io import CommittedOffsets, produce, uncommitted
 from .report import machine, median, print_table
 from .storage import odds_items, raw_batch_write_loop
-from .workload import Workload
+from .workload import Workload, live_records
 
 TARGET_RATIO = 0.8  # the worker's rate at most a fifth below the raw BatchWriteItem loop's
 # How long a round may take before it counts as failed: generous, because a round that
 # misses it has lost updates (or the worker has stalled), not merely run slowly.
 DEADLINE_FACTOR = 10
 DEADLINE_MARGIN_SECONDS = 60.0
-POLL_SECONDS = 1.0  # upper bound on one fetch from odds.stored, so the deadline is checked
+# Between two reads of the committed offsets: one small request to the broker each time, and well
+# under faust's commit interval, so the polling itself adds little to a round's time.
+POLL_SECONDS = 0.2
+WORKER = "persistence"
 
 
 class BenchFailure(RuntimeError):
@@ -64,67 +73,54 @@ class RunBatch:
     def __len__(self) -> int:
         return len(self.records)
 
-    def ids_in(self, stored: list[ConsumerRecord]) -> set[str]:
-        """The ids of this run among records read from ``odds.stored`` (other runs' are skipped undecoded)."""
-        return {decode(record.value, OddsUpdate).id for record in stored if record.key in self.games}
+    def live_records(self) -> list[tuple[bytes, bytes]]:
+        """The same updates as the stream processor puts them on ``odds.live``, sequenced now."""
+        return live_records(self.records, now_millis())
 
 
-class StoredWatch:
-    """A consumer of every partition of ``odds.stored``, positioned at the end when entered,
-    so it sees only what the worker publishes afterwards."""
-
-    def __init__(self, bootstrap: str) -> None:
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-
-    async def __aenter__(self) -> StoredWatch:
-        await self._consumer.start()
-        # The private stack's topics were created from these specs moments ago.
-        partitions = [TopicPartition(ODDS_STORED.name, p) for p in range(ODDS_STORED.partitions)]
-        self._consumer.assign(partitions)
-        await self._consumer.seek_to_end(*partitions)  # returns once every position is resolved
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._consumer.stop()
-
-    async def wait_for(self, batch: RunBatch, deadline: float) -> float:
-        """The ``perf_counter`` time at which the last id of ``batch`` arrived; fails at ``deadline``."""
-        seen: set[str] = set()
-        while not batch.ids <= seen:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                raise BenchFailure(
-                    f"only {len(seen & batch.ids):,} of {len(batch):,} updates reached {ODDS_STORED.name} "
-                    "before the deadline: the worker stalled or lost updates"
-                )
-            fetched = await self._consumer.getmany(timeout_ms=int(min(remaining, POLL_SECONDS) * 1000))
-            for records in fetched.values():
-                seen |= batch.ids_in(records)
-        return time.perf_counter()
+def persistence_group(stack: Stack) -> str:
+    """The consumer group the stack's persistence worker commits in, read from the environment it
+    was started with, as the worker reads it."""
+    worker = next(server for server in stack.servers if server.name == WORKER)
+    return load_settings(PersistenceSettings, worker.environment()).consumer_group
 
 
-async def produce(bootstrap: str, records: list[tuple[bytes, bytes]]) -> None:
-    """Every record to ``odds.raw``, keyed by gameId, with ingest's producer guarantees."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2)
-    await producer.start()
-    try:
-        acknowledgements = [await producer.send(ODDS_RAW.name, value, key=key) for key, value in records]
-        await asyncio.gather(*acknowledgements)
-    finally:
-        await producer.stop()
+def _partitions(behind: Mapping[TopicPartition, int]) -> str:
+    return ", ".join(f"{partition.partition}: {count:,}" for partition, count in sorted(behind.items()))
 
 
-async def through_worker(bootstrap: str, batch: RunBatch, timeout: float) -> Measurement:
-    """Items stored per second: from the first record produced to the last id seen on ``odds.stored``."""
-    async with StoredWatch(bootstrap) as watch:
+async def wait_until_stored(committed: CommittedOffsets, ends: Mapping[TopicPartition, int], deadline: float) -> float:
+    """The ``perf_counter`` time at which the group had committed up to ``ends`` on every partition,
+    that is, had stored every record below them; fails at ``deadline`` (a ``perf_counter`` time)."""
+    behind: Mapping[TopicPartition, int] | None = None  # None until the broker has answered once
+    while True:
+        offsets = await committed.fetch()
+        if offsets is not None:
+            behind = uncommitted(ends, offsets)
+            if not behind:
+                return time.perf_counter()
+        if time.perf_counter() >= deadline:
+            where = f"{committed.topic.name}, consumer group {committed.group}"
+            if behind is None:
+                raise BenchFailure(f"the broker did not give the committed offsets ({where}) before the deadline")
+            raise BenchFailure(
+                f"{sum(behind.values()):,} records not yet stored before the deadline ({where}, behind on "
+                f"partitions {_partitions(behind)}): the worker stalled or lost updates"
+            )
+        await asyncio.sleep(POLL_SECONDS)  # polling the broker for the group's progress, not a fixed wait
+
+
+async def through_worker(bootstrap: str, group: str, batch: RunBatch, timeout: float) -> Measurement:
+    """Items stored per second: from the first record produced to ``odds.live`` until the worker has
+    committed (after storing) every record up to the end of every partition."""
+    records = batch.live_records()  # built before the clock starts
+    async with CommittedOffsets(bootstrap, group, ODDS_LIVE) as committed:
         started = time.perf_counter()
-        arrival = asyncio.create_task(watch.wait_for(batch, started + timeout))
-        try:
-            await produce(bootstrap, batch.records)
-            last_seen = await arrival
-        finally:
-            arrival.cancel()  # when producing failed; a no-op once it is done
-    return Measurement("worker: odds.raw -> odds.stored", len(batch), last_seen - started)
+        # The end offsets right after producing, as far as the batch goes: nothing produced later
+        # by anyone else is waited for.
+        ends = await produce(bootstrap, ODDS_LIVE.name, records)
+        stored = await wait_until_stored(committed, ends, started + timeout)
+    return Measurement("worker: odds.live -> DynamoDB", len(batch), stored - started)
 
 
 @dataclass(frozen=True)
@@ -169,11 +165,11 @@ class Round:
         return self.worker.rate / self.raw.rate
 
 
-async def measure_round(client: Any, table: str, bootstrap: str, count: int) -> Round:
+async def measure_round(client: Any, table: str, bootstrap: str, group: str, count: int) -> Round:
     """The raw loop first: its time sets the deadline of the run through the worker."""
     raw = await raw_batch_write_loop(client, table, odds_items(count))
     batch = RunBatch.build(count)
-    worker = await through_worker(bootstrap, batch, DEADLINE_FACTOR * raw.seconds + DEADLINE_MARGIN_SECONDS)
+    worker = await through_worker(bootstrap, group, batch, DEADLINE_FACTOR * raw.seconds + DEADLINE_MARGIN_SECONDS)
     check = await check_table(client, table, batch)
     if not check.exact:
         raise BenchFailure(
@@ -187,13 +183,14 @@ async def measure_rounds(stack: Stack, args: argparse.Namespace) -> list[Round]:
     config = stack.config
     settings = load_settings(CommonSettings, config.service_environment())
     table = settings.dynamodb_table
+    group = persistence_group(stack)
     rounds: list[Round] = []
     async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings)) as client:
         # The first batch also waits for the worker's consumer group to settle.
         print(f"\nWarm-up: {args.warmup:,} items, raw and through the worker...", flush=True)
-        await measure_round(client, table, config.kafka_bootstrap, args.warmup)
+        await measure_round(client, table, config.kafka_bootstrap, group, args.warmup)
         for number in range(1, args.rounds + 1):
-            rounds.append(await measure_round(client, table, config.kafka_bootstrap, args.records))
+            rounds.append(await measure_round(client, table, config.kafka_bootstrap, group, args.records))
             done = rounds[-1]
             print(f"  round {number}/{args.rounds}: raw {done.raw.rate:,.0f} items/s, "
                   f"worker {done.worker.rate:,.0f} items/s (ratio {done.ratio:.2f}), lost {done.check.lost}", flush=True)
@@ -202,7 +199,7 @@ async def measure_rounds(stack: Stack, args: argparse.Namespace) -> list[Round]:
 
 def worker_log_tail(stack: Stack) -> str:
     """The private stack's state folder goes when the command ends: show the worker's last words now."""
-    worker = next(server for server in stack.servers if server.name == "persistence")
+    worker = next(server for server in stack.servers if server.name == WORKER)
     return f"last lines of the worker's log:\n{worker.process.log_tail()}"
 
 

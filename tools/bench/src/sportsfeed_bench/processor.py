@@ -1,7 +1,7 @@
-"""Stream processor throughput: updates per second from ``odds.stored`` to ``odds.live``, next to a
+"""Stream processor throughput: updates per second from ``odds.raw`` to ``odds.live``, next to a
 raw aiokafka consume-and-produce pipe on the same broker in the same run.
 
-A round produces N stored updates (as persistence publishes them) and is timed from the first send
+A round produces N updates to ``odds.raw`` (as ingest does) and is timed from the first send
 until the last of them has come out on ``odds.live`` with its seq. Each round is checked too: the
 seqs of every game of the round are 1..n with no gap and no duplicate.
 
@@ -17,16 +17,17 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sportsfeed_common.events import LiveUpdate, decode
-from sportsfeed_common.topics import ODDS_LIVE, ODDS_STORED, TopicSpec, create_topics
+from sportsfeed_common.topics import NOT_LIVE_HEADER, ODDS_LIVE, ODDS_RAW, TopicSpec, create_topics
 from sportsfeed_devstack.stack import Stack
 
 from .ingest import Measurement
+from .kafka_io import partitions_of, produce
 from .persistence import BenchFailure, RunBatch
 from .report import machine, median, print_table
 
-PIPE_IN = TopicSpec("bench.pipe.in", ODDS_STORED.partitions)
+PIPE_IN = TopicSpec("bench.pipe.in", ODDS_RAW.partitions)
 PIPE_OUT = TopicSpec("bench.pipe.out", ODDS_LIVE.partitions)
 DEADLINE_SECONDS = 300.0
 POLL_SECONDS = 1.0
@@ -41,7 +42,7 @@ class Tail:
 
     async def __aenter__(self) -> Tail:
         await self._consumer.start()
-        partitions = [TopicPartition(self._topic.name, p) for p in range(self._topic.partitions)]
+        partitions = partitions_of(self._topic)
         self._consumer.assign(partitions)
         await self._consumer.seek_to_end(*partitions)
         return self
@@ -61,21 +62,13 @@ class Tail:
             fetched = await self._consumer.getmany(timeout_ms=int(min(remaining, POLL_SECONDS) * 1000))
             for records in fetched.values():
                 for record in records:
-                    if record.key in batch.games:
+                    # Updates that were not new pass on unsequenced, for storage only (a run's never are).
+                    if record.key in batch.games and NOT_LIVE_HEADER not in record.headers:
                         values.append(record.value)
                         # A LiveUpdate may come twice after a crash (same seq): count seqs, not records.
                         seen.add((record.key, decode(record.value, LiveUpdate).seq) if sequenced
                                  else (record.partition, record.offset))
         return time.perf_counter(), values
-
-
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2)
-    await producer.start()
-    try:
-        await asyncio.gather(*[await producer.send(topic, value, key=key) for key, value in records])
-    finally:
-        await producer.stop()
 
 
 async def timed(bootstrap: str, into: TopicSpec, out_of: TopicSpec, batch: RunBatch,
@@ -94,8 +87,8 @@ async def timed(bootstrap: str, into: TopicSpec, out_of: TopicSpec, batch: RunBa
 
 async def through_processor(bootstrap: str, batch: RunBatch) -> tuple[Measurement, int]:
     """Updates per second through the processor, and the number of gaps or duplicate seqs found."""
-    seconds, values = await timed(bootstrap, ODDS_STORED, ODDS_LIVE, batch, sequenced=True)
-    return Measurement("processor: odds.stored -> odds.live", len(batch), seconds), faults(values)
+    seconds, values = await timed(bootstrap, ODDS_RAW, ODDS_LIVE, batch, sequenced=True)
+    return Measurement("processor: odds.raw -> odds.live", len(batch), seconds), faults(values)
 
 
 def faults(values: list[bytes]) -> int:
@@ -117,7 +110,7 @@ async def raw_pipe(bootstrap: str, batch: RunBatch) -> Measurement:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2)
     await consumer.start()
     await producer.start()
-    partitions = [TopicPartition(PIPE_IN.name, p) for p in range(PIPE_IN.partitions)]
+    partitions = partitions_of(PIPE_IN)
     consumer.assign(partitions)
     await consumer.seek_to_end(*partitions)
 

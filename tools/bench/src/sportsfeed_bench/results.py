@@ -41,6 +41,10 @@ class ScenarioResult:
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
     latency_p99_ms: float | None = None
+    # Ingest to stored in DynamoDB, beside the push: upper bounds of persistence's histogram buckets.
+    storage_lag_p50_ms: float | None = None
+    storage_lag_p99_ms: float | None = None
+    storage_caught_up_seconds: float | None = None  # after the load stopped, until every update was stored
     throughput: float | None = None  # per second, in throughput_unit
     throughput_unit: str = "updates/s"
     baseline_name: str | None = None
@@ -128,7 +132,8 @@ def _figure(value: float | None, unit: str) -> str:
 
 
 HEADERS = ("scenario", "offered/s", "sent", "accepted", "stored", "delivered", "lost", "duplicates",
-           "p50 ms", "p95 ms", "p99 ms", "measured", "baseline", "ratio", "baseline measured by")
+           "p50 ms", "p95 ms", "p99 ms", "storage p50 ms", "storage p99 ms", "measured", "baseline", "ratio",
+           "baseline measured by")
 LEFT_ALIGNED = {"scenario", "baseline measured by"}
 
 
@@ -139,6 +144,7 @@ def _row(result: ScenarioResult) -> tuple[str, ...]:
         _count(result.sent), _count(result.accepted), _count(result.stored), _count(result.delivered),
         _count(result.lost), f"{result.duplicates:,}",
         _ms(result.latency_p50_ms), _ms(result.latency_p95_ms), _ms(result.latency_p99_ms),
+        _ms(result.storage_lag_p50_ms), _ms(result.storage_lag_p99_ms),
         _figure(result.figure, result.figure_unit),
         _figure(result.baseline_figure, result.figure_unit),
         "-" if result.ratio is None else f"{result.ratio:.2f}",
@@ -163,8 +169,20 @@ def format_summary_table(results: Sequence[ScenarioResult]) -> str:
     lines.append("duplicates: " + (", ".join(duplicated) if duplicated else "0 in every scenario"))
     if unaccounted:
         lines.append(f"not counted past ingest: {', '.join(unaccounted)}")
+    lines.extend(_storage_footer(results))
     lines.extend(f"{result.scenario}: {result.note}" for result in results if result.note)
     return "\n".join(lines)
+
+
+def _storage_footer(results: Sequence[ScenarioResult]) -> list[str]:
+    """What the storage columns mean, and how long storage took to catch up, where measured."""
+    if all(result.storage_lag_p99_ms is None for result in results):
+        return []
+    caught_up = [f"{result.scenario} {result.storage_caught_up_seconds:.1f} s" for result in results
+                 if result.storage_caught_up_seconds is not None]
+    return ["storage p50/p99 ms: ingest to stored in DynamoDB, beside the push; upper bounds of persistence's "
+            "histogram buckets"] + (["storage caught up after the load stopped: " + ", ".join(caught_up)]
+                                    if caught_up else [])
 
 
 def print_summary_table(results: Sequence[ScenarioResult]) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from sportsfeed_common.events import OddsUpdate, encode
+from sportsfeed_common.events import OddsUpdate, decode, encode
+from sportsfeed_stream_processor.sequencing import GameState, sequence
 
 GAMES = 200
+NO_MOVEMENT = float("inf")  # movement thresholds play no part in what is stored
 
 
 def _iso(moment: datetime) -> str:
@@ -71,3 +73,19 @@ class Workload:
             )
             for game, ts, n in self._items(count)
         ]
+
+
+def live_records(records: list[tuple[bytes, bytes]], now_ms: int) -> list[tuple[bytes, bytes]]:
+    """``odds.raw`` records as the stream processor passes them on to ``odds.live``: LiveUpdates
+    sequenced by the processor's own rule (each game's seqs from 1 in record order), processed at
+    ``now_ms``. Every record must be new, as :meth:`Workload.records` makes them."""
+    states: dict[bytes, GameState] = {}
+    live = []
+    for key, value in records:
+        update = decode(value, OddsUpdate)
+        update.trace.ingested_at = now_ms
+        sequenced = sequence(states.setdefault(key, GameState()), update, NO_MOVEMENT, now_ms)
+        if sequenced is None:
+            raise ValueError(f"record {update.id} of {key!r} is not new: the workload makes only new ones")
+        live.append((key, encode(sequenced.live)))
+    return live
