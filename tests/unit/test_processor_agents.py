@@ -18,9 +18,10 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from sportsfeed_common.events import Alert, LiveUpdate, OddsUpdate, encode
 from sportsfeed_common.settings import load_settings
-from sportsfeed_stream_processor import app as app_module
+from sportsfeed_stream_processor import sequence_agent
 from sportsfeed_stream_processor.activity import ProviderActivity, encode_activity
-from sportsfeed_stream_processor.app import ChangelogRecord, Runtime, create_app
+from sportsfeed_stream_processor.app import StreamProcessor, build
+from sportsfeed_stream_processor.outputs import ChangelogRecord
 from sportsfeed_stream_processor.placement import partition_of
 from sportsfeed_stream_processor.processor import BatchResult
 from sportsfeed_stream_processor.sequencing import decode_state
@@ -68,7 +69,7 @@ class Recorded:
 
 @dataclass
 class Processor:
-    runtime: Runtime
+    parts: StreamProcessor
     clock: Clock
     recorded: Recorded
     game_states: Any  # the faust table
@@ -83,12 +84,12 @@ async def processor() -> AsyncIterator[Processor]:
         "STALE_AFTER_SECONDS": "10", "PROVIDER_DOWN_AFTER_SECONDS": "30", "RATE_LOW_THRESHOLDS": "*=3",
     })
     clock, recorded = Clock(), Recorded()
-    app = create_app(settings, clock=clock, outputs=recorded, loop=asyncio.get_running_loop())
+    parts = build(settings, clock=clock, outputs=recorded, loop=asyncio.get_running_loop())
+    app = parts.app
     app.finalize()
     app.conf.store = "memory://"
     app.flow_control.resume()
-    runtime: Runtime = app.runtime
-    yield Processor(runtime, clock, recorded, app.tables["game-states"], app)
+    yield Processor(parts, clock, recorded, app.tables["game-states"], app)
     await release(app)
 
 
@@ -108,7 +109,7 @@ def update(game: str, seconds: float, home_odds: float, away_odds: float = -110,
 
 
 async def put_all(processor: Processor, updates: list[OddsUpdate]) -> None:
-    async with processor.runtime.sequence_updates.test_context() as agent:
+    async with processor.parts.sequence_updates.test_context() as agent:
         for item in updates:
             processor.clock.now += 10
             await put_in_order(processor, agent, encode(item), item.game_id.encode(),
@@ -136,7 +137,7 @@ async def test_seq_is_gap_free_per_game_and_replays_get_none(processor: Processo
 
 
 async def test_movement_uses_the_sports_threshold(processor: Processor) -> None:
-    processor.runtime.stale_games.status("game-t", live=False, now_ms=NOW)
+    processor.parts.feed_health.stale_games.status("game-t", live=False, now_ms=NOW)
     await put_all(processor, [update("game-s", 0, -110), update("game-s", 1, -150)])
     moved = [alert for alert in processor.recorded.alerts if alert.kind == "movement"]
     assert [a.game_id for a in moved] == ["game-s"] and processor.recorded.live[1].movement
@@ -161,7 +162,7 @@ async def test_candles_and_counts_fold_every_new_update_once(processor: Processo
 
 
 async def test_undecodable_updates_are_parked_and_the_next_one_goes_on(processor: Processor) -> None:
-    async with processor.runtime.sequence_updates.test_context() as agent:
+    async with processor.parts.sequence_updates.test_context() as agent:
         await put_in_order(processor, agent, b"not json", b"game-1", 0)
         await put_in_order(processor, agent, encode(update("game-1", 0, -110)), b"game-1", 0)
     assert processor.recorded.parked[0][0] == b"not json" and len(processor.recorded.live) == 1
@@ -180,7 +181,7 @@ def restarts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         reasons.append(reason)
         raise WorkerRestarted(reason)
 
-    monkeypatch.setattr(app_module, "restart_worker", restart_worker)
+    monkeypatch.setattr(sequence_agent, "restart_worker", restart_worker)
     return reasons
 
 
@@ -214,34 +215,34 @@ async def test_input_deleted_by_retention_is_accepted_as_gone(
 
 
 async def test_stale_raised_within_the_interval_and_cleared_on_the_next_update(processor: Processor) -> None:
-    runtime, clock = processor.runtime, processor.clock
-    runtime.stale_games.status("game-live", live=True, now_ms=clock.now)
+    health, clock = processor.parts.feed_health, processor.clock
+    health.stale_games.status("game-live", live=True, now_ms=clock.now)
     await put_all(processor, [update("game-live", 0, -110)])
     last_update = clock.now
     # The worker owns every partition in this test (no consumer): only the clock matters.
-    runtime.stale_games.check(clock.now)  # nothing yet
+    health.stale_games.check(clock.now)  # nothing yet
     clock.now = last_update + 10_000
-    stale = runtime.stale_games.check(clock.now)
+    stale = health.stale_games.check(clock.now)
     assert [(a.kind, a.game_id, a.details["cleared"]) for a in stale] == [("stale", "game-live", False)]
     await put_all(processor, [update("game-live", 1, -110)])
     assert processor.recorded.alerts[-1].kind == "stale" and processor.recorded.alerts[-1].details["cleared"]
 
 
 async def test_provider_down_up_and_rate_low_from_provider_activity(processor: Processor) -> None:
-    runtime, clock = processor.runtime, processor.clock
+    parts, clock = processor.parts, processor.clock
     minute = NOW // 1000
 
     async def report(agent, at_ms: int, minutes: dict[int, int]) -> None:
         clock.now = at_ms
         await agent.put(value=encode_activity(ProviderActivity(provider="acme", minutes=minutes)), key=b"acme")
 
-    async with runtime.watch_providers.test_context() as agent:
+    async with parts.watch_providers.test_context() as agent:
         await report(agent, NOW + 1, {minute: 1})  # first seen mid-minute: that minute is not judged
         await report(agent, NOW + 60_001, {minute + 60: 2})
         await report(agent, NOW + 120_000, {minute + 120: 5})
-        low = runtime.provider_health.check(NOW + 120_001)
+        low = parts.feed_health.provider_health.check(NOW + 120_001)
         assert [(a.kind, a.details["count"], a.details["threshold"]) for a in low] == [("rate_low", 2, 3)]
-        down = runtime.provider_health.check(NOW + 150_000)  # 30 s without activity
+        down = parts.feed_health.provider_health.check(NOW + 150_000)  # 30 s without activity
         assert [a.kind for a in down] == ["provider_down"]
         await report(agent, NOW + 155_000, {minute + 120: 1})
     assert processor.recorded.kinds()[-1] == "provider_up"
@@ -250,9 +251,9 @@ async def test_provider_down_up_and_rate_low_from_provider_activity(processor: P
 async def test_activity_of_sequenced_updates_is_reported_per_provider(processor: Processor) -> None:
     await put_all(processor, [update("game-1", 0, -110, provider="acme"), update("game-1", 0, -110, provider="beta"),
                               update("game-2", 1, -110, provider="acme")])
-    activity = processor.runtime.processor.take_activity()
+    activity = processor.parts.processor.take_activity()
     assert activity == {"acme": {NOW // 1000: 2}, "beta": {NOW // 1000: 1}}
-    assert processor.runtime.processor.take_activity() == {}
+    assert processor.parts.processor.take_activity() == {}
 
 
 def test_games_are_placed_where_producers_put_them() -> None:

@@ -1,4 +1,8 @@
-"""What the platform's faust-streaming workers share: their HTTP server, JSON logs, consumer lag.
+"""The skeleton of the platform's faust-streaming workers (persistence, the stream processor).
+
+One app builder with the settings both need, their HTTP side as a plain aiohttp app, JSON logs,
+the direct producer send, the dead-letter parker with its one header contract, the consumer lag
+timer, and batches of whatever has arrived.
 
 Needs the ``faust`` extra of this library (``sportsfeed-common[faust]``); the
 aiohttp-only services never import it.
@@ -8,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any, Protocol
 
 import faust
 import mode
@@ -21,6 +25,93 @@ from prometheus_client import Gauge
 
 from .kafka_security import aiokafka_security, uses_tls
 from .logs import configure_logging
+from .topics import TopicSpec, dead_letter, dead_letter_headers
+
+log = logging.getLogger(__name__)
+
+LAG_REPORT_INTERVAL_SECONDS = 5.0
+# take_arrived: turns of the event loop in which the stream's drainer may add nothing before the
+# batch goes as it is (it needs a turn or two between events for its own bookkeeping).
+MAX_IDLE_TURNS = 3
+Headers = list[tuple[str, bytes]]
+
+
+class WorkerSettings(Protocol):
+    """What :func:`worker_app` reads of a worker's settings (each worker's settings struct has these)."""
+
+    kafka_bootstrap_servers: str
+    kafka_security_protocol: str
+    consumer_group: str
+    consumer_session_timeout_seconds: float
+    data_dir: str
+    host: str
+    port: int
+
+
+def worker_app(settings: WorkerSettings, web_app: web.Application, *, producer_linger: float,
+               loop: asyncio.AbstractEventLoop | None = None, **options: Any) -> faust.App:
+    """A worker's faust app, configured as the platform runs them; ``options`` add faust settings.
+
+    Topics are never declared by faust (``sportsfeed-admin create-topics`` owns partition counts),
+    keys and values are raw bytes (events are decoded once, by msgspec), every send waits for all
+    in-sync replicas, and the HTTP side is ``web_app`` on the settings' host and port.
+    """
+    session_timeout = settings.consumer_session_timeout_seconds
+    app = faust.App(
+        settings.consumer_group,
+        loop=loop,
+        broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
+        broker_credentials=broker_credentials(settings.kafka_security_protocol),
+        store="memory://",
+        datadir=settings.data_dir,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=session_timeout,
+        broker_heartbeat_interval=min(3.0, session_timeout / 3),
+        producer_acks=-1,
+        producer_linger=producer_linger,
+        # faust's default (16 KB) splits a batch's outputs into a produce request per few records.
+        producer_max_batch_size=1_000_000,
+        web_enabled=True,  # served by web_app, not faust's own web views
+        key_serializer="raw",
+        value_serializer="raw",
+        **options,
+    )
+    app.web_server(AiohttpServer(web_app, settings.host, settings.port))
+    return app
+
+
+def bytes_topic(app: faust.App, name: str) -> faust.TopicT:
+    return app.topic(name, key_type=bytes, value_type=bytes)
+
+
+async def send(app: faust.App, topic: str, key: bytes | None, value: bytes,
+               headers: Headers | None = None) -> Awaitable[Any]:
+    """Queue one record on the worker's producer; await the result for Kafka's acknowledgement.
+
+    Straight to the producer: faust's ``Topic.send`` machinery costs more than the send itself,
+    and the workers send once per update.
+    """
+    return await app.producer.send(topic, key, value, None, None, headers)
+
+
+class DeadLetters:
+    """Parks what a worker gave up on in ``<source>.dlq``: the original key and bytes, and headers
+    saying where it came from and why (:func:`~sportsfeed_common.topics.dead_letter_headers`)."""
+
+    def __init__(self, app: faust.App, source: TopicSpec) -> None:
+        self._app = app
+        self._source = source.name
+        self._topic = dead_letter(source).name
+
+    async def park(self, key: bytes | None, value: bytes, partition: int, offset: int,
+                   error: str) -> Awaitable[Any]:
+        """Queue the parked message; await the result for Kafka's acknowledgement."""
+        log.warning("message parked in the dead-letter topic", extra={
+            "topic": self._source, "partition": partition, "offset": offset, "error": error})
+        return await send(self._app, self._topic, key, value,
+                          dead_letter_headers(self._source, partition, offset, error))
 
 
 def broker_credentials(security_protocol: str) -> faust.SSLCredentials | None:
@@ -80,6 +171,17 @@ class JsonLoggingWorker(faust.Worker):
         # faust warns "producer buffer full" whenever table writes outpace the producer by 100
         # messages: that is its flow control working (processing waits), many times a second.
         logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
+
+
+def track_consumer_lag(app: faust.App, gauge: Gauge) -> ConsumerLag:
+    """A :class:`ConsumerLag` whose gauge the app refreshes every few seconds; tell it what was processed."""
+    lag = ConsumerLag(gauge)
+
+    @app.timer(LAG_REPORT_INTERVAL_SECONDS)
+    async def report_consumer_lag() -> None:
+        await lag.report(app.consumer)
+
+    return lag
 
 
 class ConsumerLag:
@@ -149,12 +251,28 @@ async def take_arrived(stream: faust.StreamT, max_events: int) -> AsyncIterator[
             await stream.wait(consumed)
         return value
 
+    async def take_what_is_queued() -> None:
+        """Let the drainer move what the consumer already delivered into the buffer.
+
+        It hands over one event per turn of the loop (faust's stream iterator yields between
+        events), so without this a busy stream would give batches of one or two, each paying for
+        its own round trips to Kafka. It stops as soon as the channel is empty (nothing is waited
+        for), the buffer is full, or the drainer makes no progress (paused).
+        """
+        queue = stream.channel.queue
+        idle_turns = 0
+        while len(buffer) < max_events and not queue.empty() and idle_turns < MAX_IDLE_TURNS:
+            before = len(buffer)
+            await asyncio.sleep(0)
+            idle_turns = idle_turns + 1 if len(buffer) == before else 0
+
     stream.enable_acks = False  # acked below, once handled
     stream.add_processor(add_to_buffer)
     stream._enable_passive(aiter(stream.channel))  # noqa: SLF001  (how take_events drains, too)
     try:
         while not stream.should_stop:
             await stream.wait_for_stopped(arrived)
+            await take_what_is_queued()
             if not buffer:
                 continue
             handing_over = asyncio.get_running_loop().create_future()

@@ -1,0 +1,76 @@
+"""Where the stream processor's results go, and its table writes: Kafka, each send acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import faust
+from sportsfeed_common.events import Alert, encode, now_millis
+from sportsfeed_common.faust_worker import DeadLetters, send
+from sportsfeed_common.topics import NOT_LIVE_HEADER, ODDS_ALERTS, ODDS_LIVE, ODDS_RAW, PROVIDER_ACTIVITY
+
+from .activity import ProviderActivity, encode_activity
+from .alerts import alert_key
+from .metrics import ProcessorMetrics
+from .processor import BatchResult
+
+
+@dataclass(frozen=True)
+class ChangelogRecord:
+    table: Any  # the faust table whose changelog gets the record
+    key: bytes
+    value: bytes
+    partition: int
+
+
+class Outputs(Protocol):
+    async def publish(self, result: BatchResult) -> None:
+        """Publish a batch's LiveUpdates, alerts and dead letters; return once Kafka acknowledged all."""
+
+    async def store(self, records: list[ChangelogRecord]) -> None:
+        """Write table records to their changelogs; return once Kafka acknowledged all."""
+
+    async def alert(self, alert: Alert) -> None: ...
+    async def activity(self, activity: ProviderActivity) -> None: ...
+
+
+class KafkaOutputs:
+    """odds.live (LiveUpdates, and not-new updates marked not live), odds.alerts, odds.raw.dlq,
+    provider.activity and the tables' changelogs."""
+
+    def __init__(self, app: faust.App, metrics: ProcessorMetrics) -> None:
+        self._app = app
+        self._metrics = metrics
+        self._dead_letters = DeadLetters(app, ODDS_RAW)
+
+    async def publish(self, result: BatchResult) -> None:
+        app = self._app
+        deliveries = [await send(app, ODDS_LIVE.name, update.game_id.encode(), encode(update))
+                      for update in result.live]
+        deliveries += [await send(app, ODDS_LIVE.name, key, value, [NOT_LIVE_HEADER])
+                       for key, value in result.not_live]
+        deliveries += [await self._send_alert(alert) for alert in result.alerts]
+        deliveries += [await self._dead_letters.park(parked.key, parked.value, parked.partition, parked.offset,
+                                                     parked.error) for parked in result.parked]
+        await asyncio.gather(*deliveries)
+        acknowledged = now_millis()
+        for update in result.live:
+            if update.trace.ingested_at is not None:
+                self._metrics.ingested_to_live_seconds.observe((acknowledged - update.trace.ingested_at) / 1000)
+
+    async def store(self, records: list[ChangelogRecord]) -> None:
+        await asyncio.gather(*[await self._app.producer.send(
+            record.table.changelog_topic.get_topic_name(), record.key, record.value, record.partition, None, None)
+            for record in records])
+
+    async def _send_alert(self, alert: Alert) -> Any:
+        self._metrics.alerts.labels(alert.kind).inc()
+        return await send(self._app, ODDS_ALERTS.name, alert_key(alert), encode(alert))
+
+    async def alert(self, alert: Alert) -> None:
+        await self._send_alert(alert)
+
+    async def activity(self, activity: ProviderActivity) -> None:
+        await send(self._app, PROVIDER_ACTIVITY.name, activity.provider.encode(), encode_activity(activity))
