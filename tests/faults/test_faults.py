@@ -26,8 +26,8 @@ from .harness import FaultReport, Providers, ResumingAnalyst, stored_odds
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(420)]
 
 LANES = 4  # providers
-GAMES_PER_LANE = 5
-STEPS_PER_SECOND = 5.0  # each provider posts all its games this often: 100 updates/s in all
+GAMES_PER_LANE = 25
+STEPS_PER_SECOND = 5.0  # each provider posts all its games this often: 500 updates/s in all
 ANALYSTS = 2
 FREEZE_SECONDS = 10.0
 SETTLE_SECONDS = 180  # after the load stops, for every accepted update to be stored and delivered
