@@ -49,3 +49,9 @@ def test_the_summary_gives_each_group_per_update_and_the_cores_a_thousand_per_se
     assert lines[-1].startswith("all together") and "0.50 of 2 cores busy, 1.00 ms CPU per update" in lines[-1]
     assert "1,000 updates/s would need 1.00 cores" in lines[-1]
     assert usage.to_json()["cpu_seconds"]["kafka"] == 6.0
+
+
+def test_cpu_per_update_of_some_groups_together_leaves_the_others_out() -> None:
+    usage = CpuUsage({"ingest": 1.0, "push-gateway": 2.0, "kafka": 6.0, OTHERS: 1.0}, seconds=20.0, cores=2)
+    assert usage.ms_per_update(10_000, "ingest", "push-gateway") == pytest.approx(0.3)
+    assert usage.ms_per_update(10_000) == pytest.approx(1.0)  # none named: the whole machine

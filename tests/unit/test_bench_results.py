@@ -1,5 +1,6 @@
 """The benchmark suite's results without servers: what counts as lost, the summary table's
-columns, the JSON file read back, and the latency plot being a real PNG of the set size."""
+columns, the JSON file read back with its targets, and the latency plot being a real PNG of the set
+size."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sportsfeed_bench.results import (
     read_json,
     write_json,
 )
+from sportsfeed_bench.targets import TargetRow, gateway_cpu_row
 
 INGEST = ScenarioResult(
     "ingest", sent=250_000, accepted=250_000, stored=250_000, latency_p50_ms=22.2, latency_p95_ms=51.0,
@@ -109,12 +111,15 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-@pytest.mark.parametrize("storage_ceiling", [None, 439.0])
-def test_the_latency_plot_is_a_png_of_the_set_size(tmp_path: Path, storage_ceiling: float | None) -> None:
+@pytest.mark.parametrize("points", [
+    [LatencyPoint(500, 30.0, 90.0, 180.0), LatencyPoint(1_000, 900.0, 2_000.0, 4_100.0),
+     LatencyPoint(20, 6.0, 11.0, 24.0)],
+    # A single run, an empty histogram's NaN and a 0 ms p50 on the logarithmic axis.
+    [LatencyPoint(20, 0.0, float("nan"), 3.0)],
+])
+def test_the_latency_plot_is_a_png_of_the_set_size(tmp_path: Path, points: list[LatencyPoint]) -> None:
     path = tmp_path / "latency.png"
-    points = [LatencyPoint(395, 30.0, 90.0, 180.0), LatencyPoint(1_000, 12.0, 40.5, 88.0),
-              LatencyPoint(220, 10.0, 25.0, 60.0)]
-    plot_latency_against_load(path, points, storage_ceiling=storage_ceiling)
+    plot_latency_against_load(path, points)
     assert png_size(path) == (PLOT_SIZE_INCHES[0] * PLOT_DPI, PLOT_SIZE_INCHES[1] * PLOT_DPI)
     assert path.read_bytes().endswith(b"IEND\xaeB`\x82")
     assert path.stat().st_size > 10_000  # lines, labels and legend drawn, not a blank canvas
@@ -133,6 +138,19 @@ def test_the_storage_lag_has_its_columns_and_the_catch_up_its_footer() -> None:
         "storage caught up after the load stopped: latency at 50% of storage ceiling 3.4 s",
     ]
     assert not any(line.startswith("storage") for line in format_summary_table([INGEST]).splitlines())
+
+
+def test_the_json_file_lists_the_targets_beside_the_scenarios(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    met = TargetRow("end-to-end p99 at 500/s", "<= 100 ms", "88 ms", "EndToEndLatency p99 4 ms", "met",
+                    True, 100.0, 88.0, "ms")
+    write_json(path, [LATENCY_AT_1000], {}, [met, gateway_cpu_row()])
+    targets = json.loads(path.read_text())["targets"]
+    assert targets[0] == {"target": "end-to-end p99 at 500/s", "limit": "<= 100 ms", "measured": "88 ms",
+                          "baseline": "EndToEndLatency p99 4 ms", "verdict": "met", "met": True,
+                          "limit_value": 100.0, "measured_value": 88.0, "unit": "ms"}
+    assert targets[1]["verdict"] == "not measured yet" and targets[1]["met"] is None
+    assert read_json(path) == ({}, [LATENCY_AT_1000])
 
 
 def test_the_storage_figures_read_back_from_the_json_file(tmp_path: Path) -> None:

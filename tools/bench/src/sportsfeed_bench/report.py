@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Sequence
 
 from .ingest import Measurement
 
@@ -26,3 +27,17 @@ def print_table(title: str, measured: Measurement, baselines: list[Measurement])
         print(f"  {row.name:<40}{row.updates:>10,}{row.seconds:>9.1f}{row.rate:>12,.0f}{p50:>9}{p99:>9}{row.errors:>8}")
     for baseline in baselines:
         print(f"  ratio {measured.name} / {baseline.name}: {measured.rate / baseline.rate:.2f}")
+
+
+def aligned_columns(headers: Sequence[str], rows: Sequence[Sequence[str]], left_aligned: Collection[str] = ()) -> list[str]:
+    """The header, a rule and each row, every column as wide as its widest cell: numbers right-aligned,
+    so their digits line up; the columns named in ``left_aligned`` (text) left-aligned."""
+    table = [tuple(headers), *(tuple(row) for row in rows)]
+    widths = [max(len(row[column]) for row in table) for column in range(len(headers))]
+    lines = [
+        "  ".join(cell.ljust(width) if header in left_aligned else cell.rjust(width)
+                  for header, cell, width in zip(headers, row, widths, strict=True)).rstrip()
+        for row in table
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return lines

@@ -18,13 +18,11 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .report import aligned_columns
+from .targets import LATENCY_TARGETS, LatencyTarget, TargetRow
+
 COMPARED_FIGURES = ("throughput", "latency_p99_ms")
 
-# The issue's targets for end-to-end p99, drawn on the plot.
-LATENCY_TARGETS_MS = {
-    "p99 target at 1,000 updates/s": 100.0,
-    "p99 target at 50% of the storage ceiling": 250.0,
-}
 PLOT_SIZE_INCHES = (10.0, 6.0)
 PLOT_DPI = 100  # 1000 x 600 pixels
 
@@ -107,8 +105,10 @@ class LatencyPoint:
     p99_ms: float
 
 
-def write_json(path: Path, results: Sequence[ScenarioResult], machine: dict) -> None:
-    path.write_text(json.dumps({"machine": machine, "scenarios": [r.to_json() for r in results]}, indent=2) + "\n")
+def write_json(path: Path, results: Sequence[ScenarioResult], machine: dict,
+               targets: Sequence[TargetRow] = ()) -> None:
+    path.write_text(json.dumps({"machine": machine, "scenarios": [r.to_json() for r in results],
+                                "targets": [row.to_json() for row in targets]}, indent=2) + "\n")
 
 
 def read_json(path: Path) -> tuple[dict, list[ScenarioResult]]:
@@ -154,14 +154,7 @@ def _row(result: ScenarioResult) -> tuple[str, ...]:
 
 def format_summary_table(results: Sequence[ScenarioResult]) -> str:
     """One line per scenario, every column aligned, the measured figure beside its baseline."""
-    rows = [HEADERS, *(_row(result) for result in results)]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(HEADERS))]
-    lines = [
-        "  ".join(cell.ljust(width) if header in LEFT_ALIGNED else cell.rjust(width)
-                  for header, cell, width in zip(HEADERS, row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines = aligned_columns(HEADERS, [_row(result) for result in results], LEFT_ALIGNED)
     lossy = [f"{result.scenario} {result.lost:,}" for result in results if result.lost]
     duplicated = [f"{result.scenario} {result.duplicates:,}" for result in results if result.duplicates]
     unaccounted = [result.scenario for result in results if result.lost is None]
@@ -191,31 +184,36 @@ def print_summary_table(results: Sequence[ScenarioResult]) -> None:
 
 
 def plot_latency_against_load(
-    path: Path, points: Sequence[LatencyPoint], storage_ceiling: float | None = None,
-    targets: dict[str, float] = LATENCY_TARGETS_MS,
+    path: Path, points: Sequence[LatencyPoint], targets: Sequence[LatencyTarget] = LATENCY_TARGETS,
 ) -> None:
-    """A PNG of p50/p95/p99 against offered updates/s, the targets as horizontal lines and, when the
-    storage ceiling (items/s) is given, a top axis in percent of it."""
+    """A PNG of p50/p95/p99 against offered updates/s, each target a dash at its load in its
+    percentile's colour."""
     ordered = sorted(points, key=lambda point: point.offered_rate)
     loads = [point.offered_rate for point in ordered]
     # Drawn without pyplot: no global figure state and no display, whatever the machine has.
     figure = Figure(figsize=PLOT_SIZE_INCHES, dpi=PLOT_DPI, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    for label, attribute, marker in (("p50", "p50_ms", "o"), ("p95", "p95_ms", "s"), ("p99", "p99_ms", "^")):
-        axes.plot(loads, [getattr(point, attribute) for point in ordered], marker=marker, label=label)
-    for (label, milliseconds), style in zip(targets.items(), ("--", ":", "-."), strict=False):
-        axes.axhline(milliseconds, color="firebrick", linestyle=style, linewidth=1, label=f"{label} ({milliseconds:g} ms)")
-    highest = max([*targets.values(), *(point.p99_ms for point in ordered), 1.0])
-    axes.set_ylim(0, highest * 1.15)
-    axes.set_xlim(left=0, right=max([*loads, 1.0]) * 1.1)
+    colours = {}
+    for label, marker in (("p50", "o"), ("p95", "s"), ("p99", "^")):
+        (line,) = axes.plot(loads, [getattr(point, f"{label}_ms") for point in ordered], marker=marker, label=label)
+        colours[label] = line.get_color()
+    for percentile in sorted({target.percentile for target in targets}):
+        mine = [target for target in targets if target.percentile == percentile]
+        axes.plot([target.rate for target in mine], [target.limit_ms for target in mine], linestyle="none",
+                  marker="_", markersize=28, markeredgewidth=2.5, color=colours.get(percentile, "firebrick"),
+                  label=f"{percentile} target")
+        for target in mine:
+            axes.annotate(f"{percentile} <= {target.limit_ms:g} ms", (target.rate, target.limit_ms),
+                          textcoords="offset points", xytext=(-8, 4), fontsize=8)
+    # Targets run from 15 ms to 250 ms while a saturated machine's p99 reaches seconds: on a
+    # logarithmic scale both stay readable.
+    axes.set_yscale("log")
+    right = max([*loads, *(target.rate for target in targets), 1.0]) * 1.15
+    axes.set_xlim(left=-0.03 * right, right=right)  # room for the dash at the lowest load
     axes.set_xlabel("offered load (odds updates/s)")
-    axes.set_ylabel("end-to-end latency (ms)")
+    axes.set_ylabel("end-to-end latency (ms, log scale)")
     axes.set_title("End-to-end latency against offered load")
-    axes.grid(True, alpha=0.3)
+    axes.grid(True, which="both", alpha=0.3)
     axes.legend(loc="best")
-    if storage_ceiling:
-        top = axes.secondary_xaxis(
-            "top", functions=(lambda rate: rate / storage_ceiling * 100, lambda percent: percent * storage_ceiling / 100))
-        top.set_xlabel(f"% of the storage ceiling ({storage_ceiling:,.0f} items/s)")
     figure.savefig(path, format="png")
