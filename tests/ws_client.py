@@ -20,6 +20,7 @@ class Analyst:
         self.session = session
         self.socket = socket
         self.frames: list[dict[str, Any]] = []
+        self.messages = 0  # WebSocket messages: with frames=batch one can carry several frames
         self.close_code: int | None = None
         self._reader = asyncio.create_task(self._read())
 
@@ -36,7 +37,9 @@ class Analyst:
     async def _read(self) -> None:
         async for message in self.socket:
             if message.type == aiohttp.WSMsgType.TEXT:
-                self.frames.append(json.loads(message.data))
+                self.messages += 1
+                # A frame is one JSON object, never holding a raw newline; frames=batch joins them with one.
+                self.frames.extend(json.loads(frame) for frame in message.data.split("\n"))
         self.close_code = self.socket.close_code
 
     async def send(self, frame: dict[str, Any] | str | bytes) -> None:

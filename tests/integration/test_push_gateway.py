@@ -111,6 +111,25 @@ async def test_a_reference_client_gets_every_update_with_the_reference_fields(
     assert frame["trace"]["pushedAt"] >= frame["trace"]["processedAt"]
 
 
+async def test_frames_batch_writes_what_waits_as_one_message_and_a_reference_client_still_gets_one_each(
+        servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    (game_id,) = game_ids(1)
+    gateway = await start_gateway()
+    batched = await connect(analysts, gateway.url, "client=batched&mode=subscribed&frames=batch")
+    reference = await connect(analysts, gateway.url, "client=client-001")
+    await batched.send({"op": "subscribe", "games": [game_id], "since": {game_id: 0}})
+    await batched.wait_for(lambda a: a.of_type("snapshot"), "the snapshot")
+    await publish_live(servers, [live(game_id, seq) for seq in range(1, 51)])
+    for analyst in (batched, reference):
+        await analyst.wait_for(lambda a: a.seqs(game_id)[-1:] == [50], "seq 50")
+        assert analyst.seqs(game_id) == list(range(1, 51))
+    assert reference.messages == len(reference.frames)  # the default: one JSON object per message
+    assert batched.messages < len(batched.frames)  # the burst came in fewer messages than frames
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await Analyst.connect(gateway.url, "client=x&frames=jumbo")
+    assert refused.value.status == 400
+
+
 async def test_subscriptions_filter_by_game_and_by_sport_each_answered_with_a_snapshot(
         servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
     soccer_game, tennis_game, other_game = game_ids(3)

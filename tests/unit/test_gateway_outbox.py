@@ -64,3 +64,16 @@ async def test_past_the_hard_limit_the_outbox_says_so() -> None:
     outbox = Outbox(soft_limit=1, hard_limit=3)
     assert all(outbox.put(b'{"type":"alert"}') for _ in range(3))
     assert not outbox.put(b'{"type":"alert"}')
+
+
+async def test_frames_waiting_are_taken_together_in_order_at_most_so_many_with_conflation_marked() -> None:
+    outbox = Outbox(soft_limit=3, hard_limit=20)
+    for seq in range(1, 6):  # past the soft limit, seqs 4 and 5 merge into the waiting seq 3
+        outbox.put_price(price("game-1", "spread", seq), ("game-1", "acme", "spread"))
+    outbox.put(b'{"type":"alert"}')
+    first = [json.loads(frame) for frame in await outbox.next_frames(2)]
+    assert [(frame["seq"], frame.get("conflated")) for frame in first] == [(1, None), (2, None)]
+    rest = [json.loads(frame) for frame in await outbox.next_frames(10)]
+    assert [(frame.get("seq"), frame.get("conflated"), frame["type"]) for frame in rest] == [
+        (5, 3, "odds"), (None, None, "alert")]
+    assert len(outbox) == 0

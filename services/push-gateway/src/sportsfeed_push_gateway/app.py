@@ -111,9 +111,12 @@ def _openapi() -> dict[str, object]:
                 {"name": "token", "in": "query", "schema": {"type": "string"}},
                 {"name": "mode", "in": "query", "description": "everything (default): every update until the "
                  "first subscribe; subscribed: nothing until the client subscribes",
-                 "schema": {"enum": ["everything", "subscribed"]}}],
+                 "schema": {"enum": ["everything", "subscribed"]}},
+                {"name": "frames", "in": "query", "description": "one (default): a JSON object per message; "
+                 "batch: what waits goes as one message, the JSON objects separated by newlines",
+                 "schema": {"enum": ["one", "batch"]}}],
                 "responses": {"101": {"description": "switching protocols"},
-                              "400": {"description": "unknown mode"},
+                              "400": {"description": "unknown mode or frames"},
                               "401": {"description": "bad token"}, "403": {"description": "bad Origin"},
                               "503": {"description": "still warming up"}}}},
             "/admin/connections": {"get": {"summary": "all active connections of all replicas", **admin}},

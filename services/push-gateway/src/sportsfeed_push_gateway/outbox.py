@@ -65,9 +65,20 @@ class Outbox:
         return len(self._slots) <= self._hard_limit
 
     async def next_frame(self) -> bytes:
+        await self._wait_for_frames()
+        return self._pop()
+
+    async def next_frames(self, most: int) -> list[bytes]:
+        """Every frame waiting, in order, at most ``most``; waits for the first."""
+        await self._wait_for_frames()
+        return [self._pop() for _ in range(min(most, len(self._slots)))]
+
+    async def _wait_for_frames(self) -> None:
         while not self._slots:
             self._ready.clear()
             await self._ready.wait()
+
+    def _pop(self) -> bytes:
         slot = self._slots.popleft()
         if slot.key is not None and self._waiting_prices.get(slot.key) is slot:
             del self._waiting_prices[slot.key]

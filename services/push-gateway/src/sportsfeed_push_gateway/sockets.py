@@ -42,6 +42,10 @@ HARD_FRAME_LIMIT_BYTES = 1_048_576
 # ``/ws?mode=``: ``everything`` (the reference's behaviour: every update until the first subscribe) or
 # ``subscribed`` (nothing but hello until the client subscribes, so a resume never races the firehose).
 MODES = ("everything", "subscribed")
+# ``/ws?frames=``: ``one`` (a JSON object per WebSocket message, as the reference sent them) or ``batch``
+# (everything waiting in the socket's outbox as one message, the frames separated by newlines: one
+# write and one WebSocket header for many frames, the most a busy fan-out saves per message).
+FRAMINGS = ("one", "batch")
 # While a client sends past its allowance, one rate_limited error per this interval answers it.
 RATE_NOTICE_SECONDS = 1.0
 
@@ -84,6 +88,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     mode = request.query.get("mode", "everything")
     if mode not in MODES:
         return json_error(400, "bad_mode", f"mode is one of {', '.join(MODES)}, not {mode[:40]!r}")
+    framing = request.query.get("frames", "one")
+    if framing not in FRAMINGS:
+        return json_error(400, "bad_frames", f"frames is one of {', '.join(FRAMINGS)}, not {framing[:40]!r}")
     try:
         check_origin(request.headers.get("Origin"), service.allowed_origins)
         client_id = (socket_client(service.tokens, request.query.get("token"), requested_client)
@@ -104,7 +111,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     connection = Connection(id=uuid.uuid4().hex, client_id=client_id, socket=socket,
                             outbox=Outbox(settings.queue_soft_limit, settings.queue_hard_limit,
                                           service.metrics.conflated.inc),
-                            connected_at_ms=now_millis(), everything=mode == "everything")
+                            connected_at_ms=now_millis(), everything=mode == "everything",
+                            batched=framing == "batch")
     if await service.too_many_connections(client_id):
         service.metrics.refused.labels("too_many_connections").inc()
         await socket.send_str(error_frame("too_many_connections", (
