@@ -93,3 +93,48 @@ def test_each_hop_is_timed_from_its_two_stamps() -> None:
     assert worker.hops["ingested->processed"].get_max_value() == 80
     assert worker.hops["processed->pushed"].get_max_value() == 5
     assert 15 <= worker.hops["pushed->received"].get_max_value() < 1000
+
+
+def test_a_batched_message_is_split_on_newlines_and_each_piece_handled_as_a_frame() -> None:
+    subject, worker = analyst()
+    subject.frames = "batch"
+    subject.expect({"game-a": 3}, min_connections=1)
+    hello = json.dumps({"type": "hello", "connectionId": "c1"}, separators=(",", ":"))
+    batch = "\n".join([hello, odds(1), odds(2), odds(4, conflated=2), odds(4)])
+    assert subject.on_message(batch) == 5
+    assert (subject.tally.connections, subject.tally.frames, subject.tally.conflated) == (1, 4, 1)
+    assert (subject.tally.gaps, subject.tally.duplicates) == (0, 1)
+    assert worker.done == 1
+    assert subject.on_message(odds(5) + "\n") == 1  # one frame alone, a trailing newline tolerated
+    assert subject.tally.frames == 5
+
+
+def test_batched_and_single_frames_tally_alike() -> None:
+    frames = [odds(seq) for seq in (1, 2, 3, 5, 5)]
+    one, _ = analyst()
+    for frame in frames:
+        one.on_frame(frame)
+    batched, _ = analyst()
+    batched.on_message("\n".join(frames[:2]))
+    batched.on_message("\n".join(frames[2:]))
+    assert batched.tally == one.tally
+
+
+def test_only_a_batch_analyst_asks_the_gateway_for_batched_frames() -> None:
+    import asyncio
+
+    import pytest
+
+    urls: list[str] = []
+
+    class Session:
+        async def ws_connect(self, url: str, **_: object) -> None:
+            urls.append(url)
+
+    worker = Worker()
+    worker.session = Session()  # type: ignore[attr-defined]
+    for frames in ("one", "batch"):
+        asyncio.run(BenchAnalyst(worker, "c", None, frames=frames)._connect("http://gw"))  # type: ignore[arg-type]
+    assert urls == ["http://gw/ws?client=c&mode=everything", "http://gw/ws?client=c&mode=everything&frames=batch"]
+    with pytest.raises(ValueError):
+        BenchAnalyst(worker, "c", None, frames="many")  # type: ignore[arg-type]

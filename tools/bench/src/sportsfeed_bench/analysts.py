@@ -5,6 +5,10 @@ its share of analysts on one event loop and answers each command when it is done
 progress messages in between. An analyst counts the ``odds`` frames it gets, checks each
 game's seqs for gaps and duplicates, and when its socket closes it reconnects and resumes
 with ``since``, as the dashboard does.
+
+``frames``: "one" (the default) gets one JSON frame per WebSocket message; "batch" connects with
+``&frames=batch``, and the gateway then writes everything waiting in the socket's outbox as one
+message, the frames joined with "\n" (a compact JSON frame never holds a raw newline).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ PROGRESS_PRINT_SECONDS = 5.0
 LATENCY_MAX_MS = 60_000
 SLOW_END_TO_END = "slow_end_to_end"  # the latency histogram of slow consumers' frames
 STALL_SECONDS = 30.0  # no frame and no analyst done for this long: the wait has failed
+FRAMES_ONE, FRAMES_BATCH = "one", "batch"  # one frame per WebSocket message, or the outbox's frames joined by "\n"
+FRAME_MODES = (FRAMES_ONE, FRAMES_BATCH)
 
 
 class Stalled(RuntimeError):
@@ -76,11 +82,15 @@ class Tally(msgspec.Struct):
 
 
 class BenchAnalyst:
-    def __init__(self, worker: Worker, client_id: str, games: list[str] | None, read_delay: float = 0.0) -> None:
+    def __init__(self, worker: Worker, client_id: str, games: list[str] | None, read_delay: float = 0.0,
+                 frames: str = FRAMES_ONE) -> None:
+        if frames not in FRAME_MODES:
+            raise ValueError(f"frames must be one of {FRAME_MODES}, got {frames!r}")
         self.worker = worker
         self.client_id = client_id
         self.games = games  # None: no subscribe, every update (the reference's behaviour)
         self.read_delay = read_delay  # a slow consumer: seconds it spends on each frame before reading on
+        self.frames = frames
         self.last_seq: dict[str, int] = {}
         self.tally = Tally()
         self.target: dict[str, int] = {}
@@ -105,8 +115,14 @@ class BenchAnalyst:
                 if self.games is not None:
                     since = {game: self.last_seq[game] for game in self.games if game in self.last_seq}
                     await socket.send_str(json.dumps({"op": "subscribe", "games": self.games, "since": since}))
+                batched = self.frames == FRAMES_BATCH
                 async for message in socket:
                     if message.type == aiohttp.WSMsgType.TEXT:
+                        if batched:
+                            count = self.on_message(message.data)
+                            if self.read_delay:
+                                await asyncio.sleep(self.read_delay * count)  # per frame, as below
+                            continue
                         self.on_frame(message.data)
                         if self.read_delay:
                             await asyncio.sleep(self.read_delay)  # the slow consumer's pace, not a wait
@@ -118,8 +134,19 @@ class BenchAnalyst:
     async def _connect(self, url: str) -> aiohttp.ClientWebSocketResponse:
         # A subscribing analyst gets nothing before its subscribe (mode=subscribed), so its resume is exact.
         mode = "everything" if self.games is None else "subscribed"
-        return await self.worker.session.ws_connect(f"{url}/ws?client={self.client_id}&mode={mode}", autoping=True,
-                                                    max_msg_size=0)
+        batch = "&frames=batch" if self.frames == FRAMES_BATCH else ""  # "one" is the gateway's default: unsaid
+        return await self.worker.session.ws_connect(f"{url}/ws?client={self.client_id}&mode={mode}{batch}",
+                                                    autoping=True, max_msg_size=0)
+
+    def on_message(self, data: str) -> int:
+        """A batched message (``frames=batch``): its frames, joined by "\n", each handled as
+        :meth:`on_frame`; how many there were."""
+        count = 0
+        for piece in data.split("\n"):
+            if piece:  # tolerate a trailing newline
+                self.on_frame(piece)
+                count += 1
+        return count
 
     def on_frame(self, data: str) -> None:
         frame = _decode_frame(data)
@@ -190,9 +217,9 @@ class Worker:
                 return
 
     async def connect(self, url: str, client_ids: list[str], games_each: list[list[str] | None],
-                      read_delays: list[float]) -> dict[str, Any]:
+                      read_delays: list[float], frames: str = FRAMES_ONE) -> dict[str, Any]:
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-        fresh = [BenchAnalyst(self, client_id, games, delay)
+        fresh = [BenchAnalyst(self, client_id, games, delay, frames)
                  for client_id, games, delay in zip(client_ids, games_each, read_delays, strict=True)]
         self.analysts.extend(fresh)
         self.tasks.extend(asyncio.create_task(analyst.run(url, gate)) for analyst in fresh)
@@ -311,15 +338,20 @@ class AnalystProcesses:
     def pids(self) -> list[int]:
         return [process.pid for process in self._processes if process.pid is not None]
 
-    async def connect(self, url: str, count: int, games: list[str] | None, prefix: str) -> float:
+    async def connect(self, url: str, count: int, games: list[str] | None, prefix: str,
+                      frames: str = FRAMES_ONE) -> float:
         """Open ``count`` sockets (client ids ``<prefix>-<n>``), each subscribed to ``games`` (None: to
-        nothing, so it gets every update); the seconds until every hello arrived."""
-        return await self.connect_watching(url, [games] * count, prefix)
+        nothing, so it gets every update); the seconds until every hello arrived. ``frames``: "one" or
+        "batch" (see the module's docstring)."""
+        return await self.connect_watching(url, [games] * count, prefix, frames=frames)
 
     async def connect_watching(self, url: str, games_each: list[list[str] | None], prefix: str,
-                               read_delays: list[float] | None = None) -> float:
+                               read_delays: list[float] | None = None, frames: str = FRAMES_ONE) -> float:
         """One socket per entry of ``games_each``, subscribed to those games; seconds until every hello.
-        ``read_delays``: per socket, seconds its analyst spends on each frame (0: reads at once)."""
+        ``read_delays``: per socket, seconds its analyst spends on each frame (0: reads at once).
+        ``frames``: "one" or "batch", for every socket of this call."""
+        if frames not in FRAME_MODES:
+            raise ValueError(f"frames must be one of {FRAME_MODES}, got {frames!r}")
         started = time.time()
         count = len(games_each)
         delays = read_delays or [0.0] * count
@@ -327,7 +359,8 @@ class AnalystProcesses:
         self.count += count
         answers = await self._all([
             {"op": "connect", "url": url, "client_ids": [f"{prefix}-{n}" for n in share],
-             "games_each": [games_each[n] for n in share], "read_delays": [delays[n] for n in share]}
+             "games_each": [games_each[n] for n in share], "read_delays": [delays[n] for n in share],
+             "frames": frames}
             for share in shares], what="connected")
         return max(answer["done_at"] for answer in answers) - started
 

@@ -21,7 +21,7 @@ from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKe
 from sportsfeed_devstack.config import StackConfig, StackError, free_port
 from sportsfeed_devstack.stack import Stack
 
-from .gateway import bench_gateway
+from .gateway import FRAME_MODE_CHOICES, bench_gateway
 from .ingest import Measurement, ingest_load, raw_librdkafka_producer, raw_producer
 from .latency import hop_lines, measure_latency, storage_summary
 from .persistence import BenchFailure, bench_persistence
@@ -226,6 +226,10 @@ def argument_parser() -> argparse.ArgumentParser:
                          help="frames per burst in all: updates per burst are this over the analysts (default 400,000)")
     gateway.add_argument("--updates", type=int, default=200,
                          help="at most this many updates per burst, over 20 games; under QUEUE_SOFT_LIMIT (default 200)")
+    gateway.add_argument("--frame-mode", choices=FRAME_MODE_CHOICES, default="both",
+                         help="the analysts' frames= on the gateway: one frame per WebSocket message, the outbox "
+                              "batched into one message, or both, one delivery scenario each (default both; the "
+                              "baseline always runs once, one frame per message)")
     gateway.add_argument("--rounds", type=int, default=3, help="bursts per measurement; medians are reported")
     gateway.add_argument("--reconnect-clients", type=int, default=5_000,
                          help="analysts in the reconnect storm (default 5,000)")

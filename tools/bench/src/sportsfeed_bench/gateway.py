@@ -7,6 +7,12 @@ does, over fresh games, and is timed from the first send until the last analyst 
 of them; it is checked too: every analyst got every seq of every game, once. The burst stays
 below the gateway's soft queue limit, so what is measured is fan-out, not conflation.
 
+The primary figure is the server's CPU per delivered message: the server process's CPU seconds
+over a round divided by the odds frames delivered in it, in microseconds (median of the rounds).
+With ``--frame-mode both`` the gateway's delivery runs twice, its analysts asking for one frame per
+WebSocket message (``frames=one``) and then for the outbox's frames batched into one message
+(``frames=batch``); the baseline only sends one frame per message, so it runs once.
+
 The reconnect storm: 5,000 analysts subscribed to the round's games are told GOING_AWAY by a
 gateway shutting down; more updates are published while it is down; it restarts (warming its
 window from Kafka) and every analyst reconnects with jittered retries and resumes with
@@ -43,7 +49,7 @@ from sportsfeed_devstack.stack import Stack
 from sportsfeed_devstack.waiting import WaitTimeout, wait_until, wait_until_async
 from sportsfeed_push_gateway.settings import GatewaySettings
 
-from .analysts import AnalystProcesses, Stalled, Tally
+from .analysts import FRAMES_BATCH, FRAMES_ONE, AnalystProcesses, Stalled, Tally
 from .ingest import Measurement
 from .kafka_io import produce
 from .persistence import BenchFailure
@@ -55,6 +61,27 @@ LISTEN_BACKLOG = next(field.default for field in msgspec.structs.fields(GatewayS
                       if field.name == "listen_backlog")  # the baseline listens like the gateway
 READY_SECONDS = 120.0
 GATEWAY = "push-gateway"
+FRAME_MODE_CHOICES = (FRAMES_ONE, FRAMES_BATCH, "both")
+
+
+def frame_modes(choice: str) -> list[str]:
+    """The gateway's delivery scenarios for ``--frame-mode``: "both" is one, then batch."""
+    return [FRAMES_ONE, FRAMES_BATCH] if choice == "both" else [choice]
+
+
+def cpu_us_per_message(cpu_seconds: float, messages: int) -> float:
+    """A round's server CPU per delivered message, in microseconds."""
+    if messages <= 0:
+        raise ValueError("no message delivered: CPU per message is undefined")
+    return cpu_seconds / messages * 1e6
+
+
+def median_cpu_us_per_message(cpu_seconds: list[float], messages: list[int]) -> float:
+    """The median over rounds of each round's CPU per message (us); with an even count, the upper
+    middle, as the other medians of this bench (``report.median``)."""
+    per_round = sorted(cpu_us_per_message(seconds, count)
+                       for seconds, count in zip(cpu_seconds, messages, strict=True))
+    return per_round[len(per_round) // 2]
 
 
 @dataclass
@@ -185,16 +212,34 @@ class DeliveryResult:
     rounds: list[Measurement]
     cpu_share: list[float]  # the server's CPU seconds per second of each round: 1.0 is one core busy
     tally: Tally
+    cpu_seconds: list[float]  # the server process's CPU seconds over each round
+    frames: str = FRAMES_ONE  # the analysts' frames=: one frame per WebSocket message, or batched
+
+    @property
+    def label(self) -> str:
+        return f"{self.target} (frames={self.frames})"
 
     def median_cpu_share(self) -> float:
         return sorted(self.cpu_share)[len(self.cpu_share) // 2]
 
+    def cpu_us_per_message(self) -> list[float]:
+        """Each round's server CPU per delivered odds frame, microseconds."""
+        return [cpu_us_per_message(seconds, row.updates) for seconds, row in zip(self.cpu_seconds, self.rounds,
+                                                                                 strict=True)]
+
+    def median_cpu_us_per_message(self) -> float:
+        return median_cpu_us_per_message(self.cpu_seconds, [row.updates for row in self.rounds])
+
     def to_json(self) -> dict:
-        return {"target": self.target, "clients": self.clients, "updates_per_burst": self.updates_per_burst,
+        return {"target": self.target, "frames": self.frames, "label": self.label, "clients": self.clients,
+                "updates_per_burst": self.updates_per_burst,
                 "connect_seconds": round(self.connect_seconds, 2),
                 "bytes_per_connection": round(self.bytes_per_connection),
                 "rounds": [row.to_json() for row in self.rounds], "median": median(self.rounds).to_json(),
                 "cpu_share": [round(share, 2) for share in self.cpu_share],
+                "cpu_seconds": [round(seconds, 3) for seconds in self.cpu_seconds],
+                "cpu_us_per_message": [round(us, 3) for us in self.cpu_us_per_message()],
+                "median_cpu_us_per_message": round(self.median_cpu_us_per_message(), 3),
                 "tally": {field: getattr(self.tally, field) for field in Tally.__struct_fields__}}
 
 
@@ -218,32 +263,38 @@ async def _connections_settled(target: Target, count: int) -> None:
         raise BenchFailure(f"the gateway did not count {count:,} connections within 30 s") from None
 
 
-async def deliveries(target: Target, clients: int, args: argparse.Namespace, bootstrap: str) -> DeliveryResult:
-    """Connect ``clients`` analysts to ``target`` (every update, no subscription), then time bursts."""
-    analysts = AnalystProcesses(args.client_processes, f"{target.name}, {clients:,} analysts")
+async def deliveries(target: Target, clients: int, args: argparse.Namespace, bootstrap: str,
+                     frames: str = FRAMES_ONE) -> DeliveryResult:
+    """Connect ``clients`` analysts to ``target`` (every update, no subscription), then time bursts.
+    ``frames``: the analysts' ``frames=`` ("batch" only for the gateway: the baseline sends one per message)."""
+    label = f"{target.name} (frames={frames})"
+    analysts = AnalystProcesses(args.client_processes, f"{label}, {clients:,} analysts")
     try:
         before = target.rss_bytes()
-        connect_seconds = await analysts.connect(target.url, clients, None, f"bench-{uuid.uuid4().hex[:6]}")
+        connect_seconds = await analysts.connect(target.url, clients, None, f"bench-{uuid.uuid4().hex[:6]}",
+                                                 frames=frames)
         await _connections_settled(target, clients)
         per_connection = (target.rss_bytes() - before) / clients
-        print(f"  {target.name}: {clients:,} analysts connected in {connect_seconds:.1f} s, "
+        print(f"  {label}: {clients:,} analysts connected in {connect_seconds:.1f} s, "
               f"{per_connection / 1024:.1f} KiB per connection", flush=True)
         await _burst(analysts, bootstrap, Burst.fresh(GAMES_PER_ROUND))  # warm-up: one update per game
         updates = burst_size(clients, args)
-        rounds, cpu_share = [], []
+        rounds, cpu_share, cpu_seconds = [], [], []
         for number in range(1, args.rounds + 1):
             burst = Burst.fresh(updates)
             cpu_before = target.cpu_seconds()
             seconds = await _burst(analysts, bootstrap, burst)
-            cpu_share.append((target.cpu_seconds() - cpu_before) / seconds)
-            rounds.append(Measurement(f"{target.name}, {clients:,} analysts", len(burst) * clients, seconds))
-            print(f"  {target.name}, {clients:,} analysts, round {number}/{args.rounds}: "
+            cpu_seconds.append(target.cpu_seconds() - cpu_before)
+            cpu_share.append(cpu_seconds[-1] / seconds)
+            rounds.append(Measurement(f"{label}, {clients:,} analysts", len(burst) * clients, seconds))
+            print(f"  {label}, {clients:,} analysts, round {number}/{args.rounds}: "
                   f"{len(burst) * clients:,} frames in {seconds:.2f} s = {rounds[-1].rate:,.0f}/s, "
-                  f"server CPU {cpu_share[-1]:.0%}", flush=True)
+                  f"server CPU {cpu_share[-1]:.0%}, "
+                  f"{cpu_us_per_message(cpu_seconds[-1], len(burst) * clients):.2f} us CPU per message", flush=True)
         tally = await analysts.tally()
-        _check(tally, f"{target.name} with {clients:,} analysts")
+        _check(tally, f"{label} with {clients:,} analysts")
         return DeliveryResult(target.name, clients, updates, connect_seconds, per_connection, rounds, cpu_share,
-                              tally)
+                              tally, cpu_seconds, frames)
     except Stalled as stalled:
         raise BenchFailure(str(stalled)) from None
     finally:
@@ -345,8 +396,9 @@ async def bench_gateway(stack: Stack, args: argparse.Namespace) -> dict:
         for clients in args.clients:
             print(f"\n{clients:,} analysts, each getting every update; bursts of {burst_size(clients, args)} updates:",
                   flush=True)
-            for target in (baseline, gateway):
-                delivered.append(await deliveries(target, clients, args, bootstrap))
+            delivered.append(await deliveries(baseline, clients, args, bootstrap))  # one frame per message only
+            for frames in frame_modes(args.frame_mode):
+                delivered.append(await deliveries(gateway, clients, args, bootstrap, frames))
         print(f"\nReconnect storm: {args.reconnect_clients:,} analysts, the server restarted under them:", flush=True)
         storms = [await reconnect_storm(target, args, bootstrap) for target in (baseline, gateway)]
     finally:
@@ -356,6 +408,7 @@ async def bench_gateway(stack: Stack, args: argparse.Namespace) -> dict:
     return {
         "machine": machine(),
         "client_processes": args.client_processes,
+        "frame_mode": args.frame_mode,
         "deliveries": [result.to_json() for result in delivered],
         "reconnect_storm": [storm.to_json() for storm in storms],
     }
@@ -363,14 +416,22 @@ async def bench_gateway(stack: Stack, args: argparse.Namespace) -> dict:
 
 def print_delivery_table(results: list[DeliveryResult], args: argparse.Namespace) -> None:
     print(f"\nFrames delivered per second, median of {args.rounds} rounds (same broker, same analysts' processes)")
-    print(f"  {'':<12}{'analysts':>10}{'frames':>12}{'seconds':>9}{'per second':>12}{'CPU':>6}{'KiB/conn':>10}")
+    print(f"  {'':<24}{'analysts':>10}{'frames':>12}{'seconds':>9}{'per second':>12}{'CPU':>6}{'us/msg':>9}"
+          f"{'KiB/conn':>10}")
     for result in results:
         row = median(result.rounds)
-        print(f"  {result.target:<12}{result.clients:>10,}{row.updates:>12,}{row.seconds:>9.2f}{row.rate:>12,.0f}"
-              f"{result.median_cpu_share():>6.0%}{result.bytes_per_connection / 1024:>10.1f}")
+        print(f"  {result.label:<24}{result.clients:>10,}{row.updates:>12,}{row.seconds:>9.2f}{row.rate:>12,.0f}"
+              f"{result.median_cpu_share():>6.0%}{result.median_cpu_us_per_message():>9.2f}"
+              f"{result.bytes_per_connection / 1024:>10.1f}")
     for clients in args.clients:
-        by_target = {r.target: median(r.rounds).rate for r in results if r.clients == clients}
-        print(f"  ratio gateway / baseline with {clients:,} analysts: {by_target['gateway'] / by_target['baseline']:.2f}")
+        here = [r for r in results if r.clients == clients]
+        baseline = next(r for r in here if r.target == "baseline")
+        for gateway in (r for r in here if r.target == "gateway"):
+            print(f"  {gateway.label} / baseline with {clients:,} analysts: rate "
+                  f"{median(gateway.rounds).rate / median(baseline.rounds).rate:.2f}, CPU per message "
+                  f"{gateway.median_cpu_us_per_message() / baseline.median_cpu_us_per_message():.2f}")
+    print("  us/msg (the primary figure): the server process's CPU seconds over a round / the odds frames "
+          "delivered in it, in microseconds, median of the rounds")
     print("  CPU: the server process's CPU seconds per second of the round (100% is one core busy); the "
           "analysts run on the same machine")
     print(f"  seq gaps or duplicates: {sum(r.tally.gaps + r.tally.duplicates for r in results)}")
