@@ -30,7 +30,7 @@ PLATFORM_SERVICES = ("ingest", "stream-processor", "push-gateway", "persistence"
 CENTRIFUGO_US_PER_MESSAGE = 2.6  # Centrifugo's shipped server CPU per delivered message
 
 NOT_MEASURED = "not measured"
-NOT_MEASURED_YET = "not measured yet"  # the bench has no measurement of it at all
+NOT_MEASURED_YET = "not measured yet"  # the suite has no measurement of it
 
 
 @dataclass(frozen=True)
@@ -206,8 +206,8 @@ TARGET_FOOTNOTES = (
     "storage lag: ingested -> in DynamoDB, beside the push; the upper bound of persistence's histogram bucket",
     f"the {len(PLATFORM_SERVICES)} services: {', '.join(PLATFORM_SERVICES)} (CPU of Kafka, DynamoDB Local, Redis "
     "and the load left out)",
-    f"gateway CPU per message: Centrifugo's shipped figure, about {CENTRIFUGO_US_PER_MESSAGE:g} us; the bench does "
-    "not measure it yet",
+    f"gateway CPU per message: Centrifugo's shipped figure, about {CENTRIFUGO_US_PER_MESSAGE:g} us; the suite does "
+    "not measure it yet (`sportsfeed-bench gateway --frame-mode both` does, without Centrifugo beside it)",
 )
 
 
