@@ -75,6 +75,13 @@ class WriteReport:
     retries: int = 0  # calls repeated for unprocessed items, throttling or unavailability
     seconds: float = 0.0
 
+    def add(self, other: WriteReport) -> None:
+        """Count ``other``'s writes in this report too (one batch written in two ways)."""
+        self.items += other.items
+        self.requests += other.requests
+        self.retries += other.retries
+        self.seconds += other.seconds
+
 
 def _key(item: dict[str, Any]) -> tuple[Any, Any]:
     return item["PK"], item["SK"]

@@ -87,13 +87,13 @@ def bytes_topic(app: faust.App, name: str) -> faust.TopicT:
 
 
 async def send(app: faust.App, topic: str, key: bytes | None, value: bytes,
-               headers: Headers | None = None) -> Awaitable[Any]:
+               headers: Headers | None = None, partition: int | None = None) -> Awaitable[Any]:
     """Queue one record on the worker's producer; await the result for Kafka's acknowledgement.
 
     Straight to the producer: faust's ``Topic.send`` machinery costs more than the send itself,
-    and the workers send once per update.
+    and the workers send once per update. ``partition`` None: the key's (Kafka's partitioner).
     """
-    return await app.producer.send(topic, key, value, None, None, headers)
+    return await app.producer.send(topic, key, value, partition, None, headers)
 
 
 class DeadLetters:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
 
 import aioboto3
 import faust
@@ -32,28 +31,25 @@ log = logging.getLogger(__name__)
 
 def register_agents(app: faust.App, settings: PersistenceSettings, metrics: PersistenceMetrics,
                     lag: ConsumerLag) -> None:
-    def dynamodb() -> Any:
-        return aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings, bulk_writer=True))
+    async def store_batches(stream: faust.StreamT, source: TopicSpec,
+                            storer_for: Callable[[BatchWriter, DeadLetter], OddsStorer | GamesStorer]) -> None:
+        park = parker(app, source)
+        async with aioboto3.Session().client(
+                "dynamodb", **dynamodb_client_kwargs(settings, bulk_writer=True)) as client:
+            storer = storer_for(BatchWriter(client, settings.dynamodb_table), park)
+            async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
+                await _store_until_done(storer, _messages(events), park, source.name, metrics)
+                lag.processed(events)
 
     @app.agent(bytes_topic(app, ODDS_LIVE.name), concurrency=1)
     async def store_odds(stream: faust.StreamT) -> None:
-        park = parker(app, ODDS_LIVE)
-        async with dynamodb() as client:
-            storer = OddsStorer(BatchWriter(client, settings.dynamodb_table), park,
-                                timedelta(days=settings.odds_retention_days),
-                                observe_lag=metrics.ingested_to_stored_seconds.observe)
-            async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
-                await _store_until_done(storer, _messages(events), park, ODDS_LIVE.name, metrics)
-                lag.processed(events)
+        await store_batches(stream, ODDS_LIVE, lambda writer, park: OddsStorer(
+            writer, park, timedelta(days=settings.odds_retention_days),
+            observe_lag=metrics.ingested_to_stored_seconds.observe))
 
     @app.agent(bytes_topic(app, GAMES.name), concurrency=1)
     async def store_games(stream: faust.StreamT) -> None:
-        park = parker(app, GAMES)
-        async with dynamodb() as client:
-            storer = GamesStorer(BatchWriter(client, settings.dynamodb_table), park)
-            async for events in stream.take_events(settings.batch_max_messages, within=settings.batch_window_seconds):
-                await _store_until_done(storer, _messages(events), park, GAMES.name, metrics)
-                lag.processed(events)
+        await store_batches(stream, GAMES, GamesStorer)
 
 
 def parker(app: faust.App, source: TopicSpec) -> DeadLetter:

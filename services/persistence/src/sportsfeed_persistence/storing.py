@@ -84,12 +84,8 @@ class OddsStorer:
                 [odds_item(update, update.received_at or now, self._retention, seq=update.seq)
                  for _, update in live])
         if not_live:
-            absent = await self._writer.put_if_absent(
-                [odds_item(update, update.received_at or now, self._retention) for _, update in not_live])
-            report.write.items += absent.items
-            report.write.requests += absent.requests
-            report.write.retries += absent.retries
-            report.write.seconds += absent.seconds
+            report.write.add(await self._writer.put_if_absent(
+                [odds_item(update, update.received_at or now, self._retention) for _, update in not_live]))
         stored_ms = epoch_millis(self._clock())
         for _, update in live:
             if update.trace.ingested_at is not None:

@@ -61,9 +61,8 @@ class KafkaOutputs:
                 self._metrics.ingested_to_live_seconds.observe((acknowledged - update.trace.ingested_at) / 1000)
 
     async def store(self, records: list[ChangelogRecord]) -> None:
-        await asyncio.gather(*[await self._app.producer.send(
-            record.table.changelog_topic.get_topic_name(), record.key, record.value, record.partition, None, None)
-            for record in records])
+        await asyncio.gather(*[await send(self._app, record.table.changelog_topic.get_topic_name(), record.key,
+                                          record.value, partition=record.partition) for record in records])
 
     async def _send_alert(self, alert: Alert) -> Any:
         self._metrics.alerts.labels(alert.kind).inc()
