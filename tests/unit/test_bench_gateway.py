@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sportsfeed_bench import gateway as gateway_bench
 from sportsfeed_bench.analysts import Tally
 from sportsfeed_bench.cli import argument_parser
 from sportsfeed_bench.gateway import (
@@ -49,3 +50,8 @@ def test_frame_mode_both_runs_one_then_batch_and_is_the_default() -> None:
     assert parse(["gateway", "--frame-mode", "one", "--frames", "100000"]).frames == 100_000
     with pytest.raises(SystemExit):
         parse(["gateway", "--frame-mode", "many"])
+
+
+def test_a_cpu_ratio_against_a_baseline_that_read_no_cpu_is_a_dash_not_a_crash() -> None:
+    assert gateway_bench._ratio_text(2.0, 4.0) == "0.50"
+    assert gateway_bench._ratio_text(2.0, 0.0) == "-"

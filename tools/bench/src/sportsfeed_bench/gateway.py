@@ -429,12 +429,18 @@ def print_delivery_table(results: list[DeliveryResult], args: argparse.Namespace
         for gateway in (r for r in here if r.target == "gateway"):
             print(f"  {gateway.label} / baseline with {clients:,} analysts: rate "
                   f"{median(gateway.rounds).rate / median(baseline.rounds).rate:.2f}, CPU per message "
-                  f"{gateway.median_cpu_us_per_message() / baseline.median_cpu_us_per_message():.2f}")
+                  f"{_ratio_text(gateway.median_cpu_us_per_message(), baseline.median_cpu_us_per_message())}")
     print("  us/msg (the primary figure): the server process's CPU seconds over a round / the odds frames "
           "delivered in it, in microseconds, median of the rounds")
     print("  CPU: the server process's CPU seconds per second of the round (100% is one core busy); the "
           "analysts run on the same machine")
     print(f"  seq gaps or duplicates: {sum(r.tally.gaps + r.tally.duplicates for r in results)}")
+
+
+def _ratio_text(measured: float, baseline: float) -> str:
+    """``measured / baseline`` to two decimals; "-" when the baseline read 0 (a round shorter than the
+    process clock's tick shows no CPU at all)."""
+    return f"{measured / baseline:.2f}" if baseline > 0 else "-"
 
 
 def print_storm_table(storms: list[StormResult]) -> None:
