@@ -9,6 +9,13 @@ with ``since``, as the dashboard does.
 ``frames``: "one" (the default) gets one JSON frame per WebSocket message; "batch" connects with
 ``&frames=batch``, and the gateway then writes everything waiting in the socket's outbox as one
 message, the frames joined with "\n" (a compact JSON frame never holds a raw newline).
+
+``protocol``: "sportsfeed" (the gateway's, and the fan-out baseline's) or "centrifugo": Centrifugo's
+JSON protocol, where an analyst sends ``connect`` and ``subscribe`` commands, answers the server's
+ping (``{}``) with a pong (``{}``) and reads each publication's data, which is the gateway's very
+``odds`` frame. Centrifugo joins queued messages with "\n" into one WebSocket message, as
+``frames=batch`` does. Only what is counted is decoded (msgspec structs naming those fields), so
+that the analysts cost the machine as little as they can beside the server they measure.
 """
 
 from __future__ import annotations
@@ -37,6 +44,14 @@ SLOW_END_TO_END = "slow_end_to_end"  # the latency histogram of slow consumers' 
 STALL_SECONDS = 30.0  # no frame and no analyst done for this long: the wait has failed
 FRAMES_ONE, FRAMES_BATCH = "one", "batch"  # one frame per WebSocket message, or the outbox's frames joined by "\n"
 FRAME_MODES = (FRAMES_ONE, FRAMES_BATCH)
+PROTOCOL_SPORTSFEED, PROTOCOL_CENTRIFUGO = "sportsfeed", "centrifugo"
+PROTOCOLS = (PROTOCOL_SPORTSFEED, PROTOCOL_CENTRIFUGO)
+CENTRIFUGO_CHANNEL = "odds"
+CENTRIFUGO_CONNECT_ID, CENTRIFUGO_SUBSCRIBE_ID = 1, 2
+# Both commands in one message, "\n"-joined as the protocol allows: connect, then subscribe.
+CENTRIFUGO_HELLO = (f'{{"id":{CENTRIFUGO_CONNECT_ID},"connect":{{}}}}\n'
+                    f'{{"id":{CENTRIFUGO_SUBSCRIBE_ID},"subscribe":{{"channel":"{CENTRIFUGO_CHANNEL}"}}}}')
+CENTRIFUGO_PONG = "{}"
 
 
 class Stalled(RuntimeError):
@@ -69,6 +84,26 @@ class Frame(msgspec.Struct):
 _decode_frame = msgspec.json.Decoder(Frame).decode
 
 
+class CentrifugoPublication(msgspec.Struct):
+    data: Frame
+
+
+class CentrifugoPush(msgspec.Struct):
+    pub: CentrifugoPublication | None = None
+
+
+class CentrifugoReply(msgspec.Struct):
+    """A message of Centrifugo's JSON protocol, as far as an analyst here reads it: a command's reply
+    (``id``), a push (a publication), or a ping (``{}``: no id, no push)."""
+
+    id: int = 0
+    push: CentrifugoPush | None = None
+    error: dict[str, Any] | None = None
+
+
+_decode_centrifugo = msgspec.json.Decoder(CentrifugoReply).decode
+
+
 class Tally(msgspec.Struct):
     """What a worker's analysts received, summed."""
 
@@ -83,10 +118,15 @@ class Tally(msgspec.Struct):
 
 class BenchAnalyst:
     def __init__(self, worker: Worker, client_id: str, games: list[str] | None, read_delay: float = 0.0,
-                 frames: str = FRAMES_ONE) -> None:
+                 frames: str = FRAMES_ONE, protocol: str = PROTOCOL_SPORTSFEED) -> None:
         if frames not in FRAME_MODES:
             raise ValueError(f"frames must be one of {FRAME_MODES}, got {frames!r}")
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        if protocol == PROTOCOL_CENTRIFUGO and (games is not None or read_delay):
+            raise ValueError("a Centrifugo analyst gets every update at once: no games, no read delay")
         self.worker = worker
+        self.protocol = protocol
         self.client_id = client_id
         self.games = games  # None: no subscribe, every update (the reference's behaviour)
         self.read_delay = read_delay  # a slow consumer: seconds it spends on each frame before reading on
@@ -111,6 +151,9 @@ class BenchAnalyst:
                 await asyncio.sleep(random.uniform(*RETRY_SECONDS))  # a client's backoff, not a wait
                 continue
             self.worker.sockets.add(socket)
+            if self.protocol == PROTOCOL_CENTRIFUGO:
+                await self._read_centrifugo(socket)
+                continue
             try:
                 if self.games is not None:
                     since = {game: self.last_seq[game] for game in self.games if game in self.last_seq}
@@ -131,7 +174,40 @@ class BenchAnalyst:
             finally:
                 self.worker.sockets.discard(socket)
 
+    async def _read_centrifugo(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        try:
+            await socket.send_str(CENTRIFUGO_HELLO)
+            async for message in socket:
+                if message.type == aiohttp.WSMsgType.TEXT and self.on_centrifugo_message(message.data):
+                    await socket.send_str(CENTRIFUGO_PONG)
+        except (aiohttp.ClientError, OSError):
+            pass  # the connection broke: reconnect
+        finally:
+            self.worker.sockets.discard(socket)
+
+    def on_centrifugo_message(self, data: str) -> bool:
+        """One WebSocket message of Centrifugo's, its replies and pushes joined by "\n"; whether it
+        held a ping (to be answered with a pong)."""
+        pinged = False
+        for piece in data.split("\n"):
+            if not piece:
+                continue
+            reply = _decode_centrifugo(piece)
+            if reply.push is not None:
+                if reply.push.pub is not None:
+                    self.on_decoded(reply.push.pub.data)
+            elif reply.error is not None:
+                raise RuntimeError(f"Centrifugo refused command {reply.id}: {reply.error}")
+            elif reply.id == CENTRIFUGO_SUBSCRIBE_ID:  # subscribed: it gets every publication from now
+                self.on_decoded(Frame(type="hello"))
+            elif reply.id == 0:
+                pinged = True
+        return pinged
+
     async def _connect(self, url: str) -> aiohttp.ClientWebSocketResponse:
+        if self.protocol == PROTOCOL_CENTRIFUGO:
+            return await self.worker.session.ws_connect(f"{url}/connection/websocket", autoping=True,
+                                                        max_msg_size=0)
         # A subscribing analyst gets nothing before its subscribe (mode=subscribed), so its resume is exact.
         mode = "everything" if self.games is None else "subscribed"
         batch = "&frames=batch" if self.frames == FRAMES_BATCH else ""  # "one" is the gateway's default: unsaid
@@ -149,7 +225,9 @@ class BenchAnalyst:
         return count
 
     def on_frame(self, data: str) -> None:
-        frame = _decode_frame(data)
+        self.on_decoded(_decode_frame(data))
+
+    def on_decoded(self, frame: Frame) -> None:
         if frame.type == "odds" and frame.gameId is not None and frame.seq is not None:
             self.tally.frames += 1
             if frame.trace is not None and frame.trace.ingested_at is not None:
@@ -217,9 +295,10 @@ class Worker:
                 return
 
     async def connect(self, url: str, client_ids: list[str], games_each: list[list[str] | None],
-                      read_delays: list[float], frames: str = FRAMES_ONE) -> dict[str, Any]:
+                      read_delays: list[float], frames: str = FRAMES_ONE,
+                      protocol: str = PROTOCOL_SPORTSFEED) -> dict[str, Any]:
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-        fresh = [BenchAnalyst(self, client_id, games, delay, frames)
+        fresh = [BenchAnalyst(self, client_id, games, delay, frames, protocol)
                  for client_id, games, delay in zip(client_ids, games_each, read_delays, strict=True)]
         self.analysts.extend(fresh)
         self.tasks.extend(asyncio.create_task(analyst.run(url, gate)) for analyst in fresh)
@@ -339,17 +418,18 @@ class AnalystProcesses:
         return [process.pid for process in self._processes if process.pid is not None]
 
     async def connect(self, url: str, count: int, games: list[str] | None, prefix: str,
-                      frames: str = FRAMES_ONE) -> float:
+                      frames: str = FRAMES_ONE, protocol: str = PROTOCOL_SPORTSFEED) -> float:
         """Open ``count`` sockets (client ids ``<prefix>-<n>``), each subscribed to ``games`` (None: to
         nothing, so it gets every update); the seconds until every hello arrived. ``frames``: "one" or
-        "batch" (see the module's docstring)."""
-        return await self.connect_watching(url, [games] * count, prefix, frames=frames)
+        "batch"; ``protocol``: "sportsfeed" or "centrifugo" (see the module's docstring)."""
+        return await self.connect_watching(url, [games] * count, prefix, frames=frames, protocol=protocol)
 
     async def connect_watching(self, url: str, games_each: list[list[str] | None], prefix: str,
-                               read_delays: list[float] | None = None, frames: str = FRAMES_ONE) -> float:
+                               read_delays: list[float] | None = None, frames: str = FRAMES_ONE,
+                               protocol: str = PROTOCOL_SPORTSFEED) -> float:
         """One socket per entry of ``games_each``, subscribed to those games; seconds until every hello.
         ``read_delays``: per socket, seconds its analyst spends on each frame (0: reads at once).
-        ``frames``: "one" or "batch", for every socket of this call."""
+        ``frames``, ``protocol``: for every socket of this call (see the module's docstring)."""
         if frames not in FRAME_MODES:
             raise ValueError(f"frames must be one of {FRAME_MODES}, got {frames!r}")
         started = time.time()
@@ -360,7 +440,7 @@ class AnalystProcesses:
         answers = await self._all([
             {"op": "connect", "url": url, "client_ids": [f"{prefix}-{n}" for n in share],
              "games_each": [games_each[n] for n in share], "read_delays": [delays[n] for n in share],
-             "frames": frames}
+             "frames": frames, "protocol": protocol}
             for share in shares], what="connected")
         return max(answer["done_at"] for answer in answers) - started
 

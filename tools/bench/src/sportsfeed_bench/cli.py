@@ -218,8 +218,8 @@ def argument_parser() -> argparse.ArgumentParser:
     add_round_options(commands.add_parser(
         "processor", help="the stream processor, odds.raw -> odds.live, next to a raw aiokafka pipe"))
     gateway = commands.add_parser(
-        "gateway", help="push gateway frames delivered/s, memory per connection and a reconnect storm, "
-                        "next to a bare aiohttp fan-out")
+        "gateway", help="push gateway server CPU per delivered message, frames delivered/s, memory per connection "
+                        "and a reconnect storm, next to a bare aiohttp fan-out and Centrifugo v6")
     gateway.add_argument("--clients", type=_counts, default=[1_000, 10_000],
                          help="analysts per delivery measurement, comma-separated (default 1000,10000)")
     gateway.add_argument("--frames", type=int, default=400_000,
@@ -230,6 +230,9 @@ def argument_parser() -> argparse.ArgumentParser:
                          help="the analysts' frames= on the gateway: one frame per WebSocket message, the outbox "
                               "batched into one message, or both, one delivery scenario each (default both; the "
                               "baseline always runs once, one frame per message)")
+    gateway.add_argument("--centrifugo", action=argparse.BooleanOptionalAction, default=True,
+                         help="measure Centrifugo v6 beside the gateway, as shipped (default on; built by "
+                              "tools/bench/install-centrifugo, which ./sportsfeed bench runs)")
     gateway.add_argument("--rounds", type=int, default=3, help="bursts per measurement; medians are reported")
     gateway.add_argument("--reconnect-clients", type=int, default=5_000,
                          help="analysts in the reconnect storm (default 5,000)")

@@ -1,6 +1,7 @@
 """Push gateway: messages delivered per second to 1,000 and 10,000 analysts on one gateway process,
 memory per connection, and a 5,000-analyst reconnect storm after a restart; each next to the
-fan-out baseline (``fanout_baseline``: a bare aiohttp broadcaster) measured in the same run.
+fan-out baseline (``fanout_baseline``: a bare aiohttp broadcaster) and Centrifugo v6 (the server
+users would pick instead, as shipped), measured in the same run (``push_servers``).
 
 A delivery round produces a burst of LiveUpdates to ``odds.live``, as the stream processor
 does, over fresh games, and is timed from the first send until the last analyst has every one
@@ -11,7 +12,8 @@ The primary figure is the server's CPU per delivered message: the server process
 over a round divided by the odds frames delivered in it, in microseconds (median of the rounds).
 With ``--frame-mode both`` the gateway's delivery runs twice, its analysts asking for one frame per
 WebSocket message (``frames=one``) and then for the outbox's frames batched into one message
-(``frames=batch``); the baseline only sends one frame per message, so it runs once.
+(``frames=batch``); the baseline only sends one frame per message, so it runs once, and Centrifugo
+runs as shipped (up to 16 queued messages per WebSocket frame).
 
 The reconnect storm: 5,000 analysts subscribed to the round's games are told GOING_AWAY by a
 gateway shutting down; more updates are published while it is down; it restarts (warming its
@@ -24,16 +26,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-import msgspec
-import psutil
 from sportsfeed_common.events import (
     ImpliedProbabilities,
     LiveUpdate,
@@ -41,27 +39,20 @@ from sportsfeed_common.events import (
     encode,
     now_millis,
 )
-from sportsfeed_common.topics import ODDS_LIVE
-from sportsfeed_devstack.applications import http_ok
-from sportsfeed_devstack.config import free_port
-from sportsfeed_devstack.processes import STOP_TIMEOUT_SECONDS
 from sportsfeed_devstack.stack import Stack
-from sportsfeed_devstack.waiting import WaitTimeout, wait_until, wait_until_async
-from sportsfeed_push_gateway.settings import GatewaySettings
+from sportsfeed_devstack.waiting import WaitTimeout, wait_until_async
 
-from .analysts import FRAMES_BATCH, FRAMES_ONE, AnalystProcesses, Stalled, Tally
+from .analysts import FRAMES_BATCH, FRAMES_ONE, PROTOCOL_SPORTSFEED, AnalystProcesses, Stalled, Tally
 from .ingest import Measurement
 from .kafka_io import produce
 from .persistence import BenchFailure
+from .push_servers import READY_SECONDS, Centrifugo, FanoutBaseline, StackGateway, Target
 from .report import machine, median
 from .service_metrics import scrape
 
 GAMES_PER_ROUND = 20
-LISTEN_BACKLOG = next(field.default for field in msgspec.structs.fields(GatewaySettings)
-                      if field.name == "listen_backlog")  # the baseline listens like the gateway
-READY_SECONDS = 120.0
-GATEWAY = "push-gateway"
 FRAME_MODE_CHOICES = (FRAMES_ONE, FRAMES_BATCH, "both")
+CENTRIFUGO_FRAMES = "shipped"  # Centrifugo's own framing: up to 16 queued messages per WebSocket frame
 
 
 def frame_modes(choice: str) -> list[str]:
@@ -107,99 +98,16 @@ class Burst:
     def target(self) -> dict[str, int]:
         return {game: self.last_seq for game in self.games}
 
-    def records(self) -> list[tuple[bytes, bytes]]:
+    def records(self, target: Target) -> list[tuple[bytes, bytes]]:
+        """``(key, value)`` records for ``target`` to deliver: each update as it publishes them."""
         stamp = now_millis()
         start = datetime.now(UTC) - timedelta(minutes=1)
-        return [(game.encode(), encode(LiveUpdate(
+        return [(game.encode(), target.record_value(encode(LiveUpdate(
             provider="bench", game_id=game, market="spread", ts=start + timedelta(milliseconds=seq),
             home=-3.5, away=3.5, home_odds=-110 - seq % 40, away_odds=100 + seq % 40, seq=seq, date=stamp // 1000,
             implied=ImpliedProbabilities(home=0.52, away=0.5),
-            trace=Trace(ingested_at=stamp, processed_at=stamp))))
+            trace=Trace(ingested_at=stamp, processed_at=stamp)))))
             for seq in range(self.first_seq, self.last_seq + 1) for game in self.games]
-
-
-class Target:
-    """A server the analysts connect to: the gateway (in the stack) or the baseline (a subprocess)."""
-
-    name: str
-    url: str
-    replays: bool  # whether it resumes a reconnecting client with the updates it missed
-
-    def pid(self) -> int:
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        """Shut down gracefully: GOING_AWAY to every socket, then exit."""
-        raise NotImplementedError
-
-    def start(self) -> None:
-        raise NotImplementedError
-
-    def rss_bytes(self) -> int:
-        return psutil.Process(self.pid()).memory_info().rss
-
-    def cpu_seconds(self) -> float:
-        times = psutil.Process(self.pid()).cpu_times()
-        return times.user + times.system
-
-
-class StackGateway(Target):
-    name = "gateway"
-    replays = True
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.server = next(server for server in stack.servers if server.name == GATEWAY)
-        self.url = stack.config.gateway_url
-
-    def pid(self) -> int:
-        process = self.server.process.running()
-        if process is None:
-            raise BenchFailure("the gateway is not running")
-        return process.pid
-
-    def stop(self) -> None:
-        self.server.process.stop()
-
-    def start(self) -> None:
-        self.stack.start()  # only what is not running: the gateway, which warms its window from Kafka
-
-
-class FanoutBaseline(Target):
-    name = "baseline"
-    replays = False
-
-    def __init__(self, bootstrap: str) -> None:
-        self.bootstrap = bootstrap
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sportsfeed_bench.fanout_baseline", "--port", str(self.port),
-             "--bootstrap", self.bootstrap, "--backlog", str(LISTEN_BACKLOG)])
-
-        def ready() -> bool:
-            if self.process is not None and self.process.poll() is not None:
-                raise BenchFailure(f"the fan-out baseline exited with {self.process.returncode}")
-            return http_ok(f"{self.url}/readyz")
-
-        wait_until(ready, timeout=READY_SECONDS, interval=0.05, what="the fan-out baseline to be ready")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def pid(self) -> int:
-        if self.process is None:
-            raise BenchFailure("the fan-out baseline is not running")
-        return self.process.pid
 
 
 @dataclass(frozen=True)
@@ -217,7 +125,7 @@ class DeliveryResult:
 
     @property
     def label(self) -> str:
-        return f"{self.target} (frames={self.frames})"
+        return label(self.target, self.frames)
 
     def median_cpu_share(self) -> float:
         return sorted(self.cpu_share)[len(self.cpu_share) // 2]
@@ -243,6 +151,10 @@ class DeliveryResult:
                 "tally": {field: getattr(self.tally, field) for field in Tally.__struct_fields__}}
 
 
+def label(target: str, frames: str) -> str:
+    return f"{target} (as shipped)" if frames == CENTRIFUGO_FRAMES else f"{target} (frames={frames})"
+
+
 def _check(tally: Tally, what: str) -> None:
     faults = {name: getattr(tally, name) for name in ("gaps", "duplicates", "conflated", "not_recovered")}
     if any(faults.values()):
@@ -266,33 +178,37 @@ async def _connections_settled(target: Target, count: int) -> None:
 async def deliveries(target: Target, clients: int, args: argparse.Namespace, bootstrap: str,
                      frames: str = FRAMES_ONE) -> DeliveryResult:
     """Connect ``clients`` analysts to ``target`` (every update, no subscription), then time bursts.
-    ``frames``: the analysts' ``frames=`` ("batch" only for the gateway: the baseline sends one per message)."""
-    label = f"{target.name} (frames={frames})"
-    analysts = AnalystProcesses(args.client_processes, f"{label}, {clients:,} analysts")
+    ``frames``: the analysts' ``frames=`` ("batch" only for the gateway: the baseline sends one per message;
+    Centrifugo frames as it was shipped to)."""
+    sportsfeed = target.protocol == PROTOCOL_SPORTSFEED
+    frames = frames if sportsfeed else CENTRIFUGO_FRAMES
+    name = label(target.name, frames)
+    analysts = AnalystProcesses(args.client_processes, f"{name}, {clients:,} analysts")
     try:
         before = target.rss_bytes()
         connect_seconds = await analysts.connect(target.url, clients, None, f"bench-{uuid.uuid4().hex[:6]}",
-                                                 frames=frames)
+                                                 frames=frames if sportsfeed else FRAMES_ONE,
+                                                 protocol=target.protocol)
         await _connections_settled(target, clients)
         per_connection = (target.rss_bytes() - before) / clients
-        print(f"  {label}: {clients:,} analysts connected in {connect_seconds:.1f} s, "
+        print(f"  {name}: {clients:,} analysts connected in {connect_seconds:.1f} s, "
               f"{per_connection / 1024:.1f} KiB per connection", flush=True)
-        await _burst(analysts, bootstrap, Burst.fresh(GAMES_PER_ROUND))  # warm-up: one update per game
+        await _burst(analysts, target, bootstrap, Burst.fresh(GAMES_PER_ROUND))  # warm-up: one update per game
         updates = burst_size(clients, args)
         rounds, cpu_share, cpu_seconds = [], [], []
         for number in range(1, args.rounds + 1):
             burst = Burst.fresh(updates)
             cpu_before = target.cpu_seconds()
-            seconds = await _burst(analysts, bootstrap, burst)
+            seconds = await _burst(analysts, target, bootstrap, burst)
             cpu_seconds.append(target.cpu_seconds() - cpu_before)
             cpu_share.append(cpu_seconds[-1] / seconds)
-            rounds.append(Measurement(f"{label}, {clients:,} analysts", len(burst) * clients, seconds))
-            print(f"  {label}, {clients:,} analysts, round {number}/{args.rounds}: "
+            rounds.append(Measurement(f"{name}, {clients:,} analysts", len(burst) * clients, seconds))
+            print(f"  {name}, {clients:,} analysts, round {number}/{args.rounds}: "
                   f"{len(burst) * clients:,} frames in {seconds:.2f} s = {rounds[-1].rate:,.0f}/s, "
                   f"server CPU {cpu_share[-1]:.0%}, "
                   f"{cpu_us_per_message(cpu_seconds[-1], len(burst) * clients):.2f} us CPU per message", flush=True)
         tally = await analysts.tally()
-        _check(tally, f"{label} with {clients:,} analysts")
+        _check(tally, f"{name} with {clients:,} analysts")
         return DeliveryResult(target.name, clients, updates, connect_seconds, per_connection, rounds, cpu_share,
                               tally, cpu_seconds, frames)
     except Stalled as stalled:
@@ -310,11 +226,11 @@ def burst_size(clients: int, args: argparse.Namespace) -> int:
     return max(GAMES_PER_ROUND, min(args.updates, args.frames // clients))
 
 
-async def _burst(analysts: AnalystProcesses, bootstrap: str, burst: Burst) -> float:
+async def _burst(analysts: AnalystProcesses, target: Target, bootstrap: str, burst: Burst) -> float:
     started = time.time()
     waiting = asyncio.create_task(analysts.expect(burst.target(), 1, "have the burst",
                                                   frames=len(burst) * analysts.count))
-    await produce(bootstrap, ODDS_LIVE.name, burst.records())
+    await produce(bootstrap, target.topic, burst.records(target), target.headers)
     return await waiting - started
 
 
@@ -344,7 +260,7 @@ async def reconnect_storm(target: Target, args: argparse.Namespace, bootstrap: s
     try:
         burst = Burst.fresh(burst_size(clients, args))
         await analysts.connect(target.url, clients, burst.games, f"storm-{uuid.uuid4().hex[:6]}")
-        await _burst(analysts, bootstrap, burst)
+        await _burst(analysts, target, bootstrap, burst)
         missed = burst.next(args.missed) if target.replays else None
         print(f"  {target.name}: {clients:,} analysts subscribed and up to date; restarting it"
               + (f", {len(missed):,} updates published while it is down" if missed else "") + "...", flush=True)
@@ -352,7 +268,7 @@ async def reconnect_storm(target: Target, args: argparse.Namespace, bootstrap: s
         await asyncio.to_thread(target.stop)
         stopped_at = time.time()
         if missed is not None:
-            await produce(bootstrap, ODDS_LIVE.name, missed.records())
+            await produce(bootstrap, target.topic, missed.records(target), target.headers)
         resumed = asyncio.create_task(analysts.expect((missed or burst).target(), 2, "back and up to date"))
         ready = asyncio.create_task(_ready_at(target.url))
         await asyncio.to_thread(target.start)
@@ -390,8 +306,14 @@ async def _ready_at(url: str) -> float:
 async def bench_gateway(stack: Stack, args: argparse.Namespace) -> dict:
     bootstrap = stack.config.kafka_bootstrap
     gateway, baseline = StackGateway(stack), FanoutBaseline(bootstrap)
-    baseline.start()
+    centrifugo = Centrifugo(bootstrap) if args.centrifugo else None
+    started: list[Target] = []
     try:
+        for server in (baseline, centrifugo):
+            if server is not None:
+                await server.prepare()
+                server.start()
+                started.append(server)
         delivered: list[DeliveryResult] = []
         for clients in args.clients:
             print(f"\n{clients:,} analysts, each getting every update; bursts of {burst_size(clients, args)} updates:",
@@ -399,16 +321,20 @@ async def bench_gateway(stack: Stack, args: argparse.Namespace) -> dict:
             delivered.append(await deliveries(baseline, clients, args, bootstrap))  # one frame per message only
             for frames in frame_modes(args.frame_mode):
                 delivered.append(await deliveries(gateway, clients, args, bootstrap, frames))
+            if centrifugo is not None:
+                delivered.append(await deliveries(centrifugo, clients, args, bootstrap))
         print(f"\nReconnect storm: {args.reconnect_clients:,} analysts, the server restarted under them:", flush=True)
         storms = [await reconnect_storm(target, args, bootstrap) for target in (baseline, gateway)]
     finally:
-        baseline.stop()
+        for server in started:
+            server.stop()
     print_delivery_table(delivered, args)
     print_storm_table(storms)
     return {
         "machine": machine(),
         "client_processes": args.client_processes,
         "frame_mode": args.frame_mode,
+        "centrifugo": bool(args.centrifugo),
         "deliveries": [result.to_json() for result in delivered],
         "reconnect_storm": [storm.to_json() for storm in storms],
     }
@@ -425,11 +351,14 @@ def print_delivery_table(results: list[DeliveryResult], args: argparse.Namespace
               f"{result.bytes_per_connection / 1024:>10.1f}")
     for clients in args.clients:
         here = [r for r in results if r.clients == clients]
-        baseline = next(r for r in here if r.target == "baseline")
-        for gateway in (r for r in here if r.target == "gateway"):
-            print(f"  {gateway.label} / baseline with {clients:,} analysts: rate "
-                  f"{median(gateway.rounds).rate / median(baseline.rounds).rate:.2f}, CPU per message "
-                  f"{_ratio_text(gateway.median_cpu_us_per_message(), baseline.median_cpu_us_per_message())}")
+        for other in ("baseline", "centrifugo"):
+            against = next((r for r in here if r.target == other), None)
+            if against is None:
+                continue
+            for gateway in (r for r in here if r.target == "gateway"):
+                print(f"  {gateway.label} / {against.label} with {clients:,} analysts: rate "
+                      f"{median(gateway.rounds).rate / median(against.rounds).rate:.2f}, CPU per message "
+                      f"{_ratio_text(gateway.median_cpu_us_per_message(), against.median_cpu_us_per_message())}")
     print("  us/msg (the primary figure): the server process's CPU seconds over a round / the odds frames "
           "delivered in it, in microseconds, median of the rounds")
     print("  CPU: the server process's CPU seconds per second of the round (100% is one core busy); the "

@@ -19,13 +19,16 @@ def partitions_of(topic: TopicSpec) -> list[TopicPartition]:
     return [TopicPartition(topic.name, p) for p in range(topic.partitions)]
 
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> Offsets:
-    """Every ``(key, value)`` record to ``topic``, with ingest's producer guarantees, once all are
-    acknowledged: the end offsets they left, one past the last of them on each partition they went to."""
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]],
+                  headers: list[tuple[str, bytes]] | None = None) -> Offsets:
+    """Every ``(key, value)`` record to ``topic`` (each with ``headers``), with ingest's producer guarantees,
+    once all are acknowledged: the end offsets they left, one past the last of them on each partition they
+    went to."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2)
     await producer.start()
     try:
-        written = await asyncio.gather(*[await producer.send(topic, value, key=key) for key, value in records])
+        written = await asyncio.gather(*[await producer.send(topic, value, key=key, headers=headers)
+                                         for key, value in records])
     finally:
         await producer.stop()
     ends: Offsets = {}

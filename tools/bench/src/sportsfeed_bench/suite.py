@@ -38,13 +38,14 @@ from sportsfeed_common.topics import ODDS_RAW, create_topics
 from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKeys
 from sportsfeed_devstack.stack import Stack
 
-from .gateway import FanoutBaseline, StackGateway, deliveries, reconnect_storm
+from .gateway import deliveries, reconnect_storm
 from .ingest import Measurement
 from .kafka_io import end_offsets
 from .kafka_tools import end_to_end_latency, producer_performance
 from .latency import LatencyResult, hop_lines, measure_latency, storage_caught_up, storage_summary
 from .persistence import BenchFailure, RunBatch, check_table, persistence_group, through_worker
 from .processor import PIPE_IN, PIPE_OUT, raw_pipe, through_processor
+from .push_servers import FanoutBaseline, StackGateway
 from .report import machine
 from .results import (
     LatencyPoint,
