@@ -20,7 +20,7 @@ from sportsfeed_bench.results import (
     read_json,
     write_json,
 )
-from sportsfeed_bench.targets import TargetRow, gateway_cpu_row
+from sportsfeed_bench.targets import SuiteFigures, TargetRow, gateway_cpu_row
 
 INGEST = ScenarioResult(
     "ingest", sent=250_000, accepted=250_000, stored=250_000, latency_p50_ms=22.2, latency_p95_ms=51.0,
@@ -144,12 +144,12 @@ def test_the_json_file_lists_the_targets_beside_the_scenarios(tmp_path: Path) ->
     path = tmp_path / "results.json"
     met = TargetRow("end-to-end p99 at 500/s", "<= 100 ms", "88 ms", "EndToEndLatency p99 4 ms", "met",
                     True, 100.0, 88.0, "ms")
-    write_json(path, [LATENCY_AT_1000], {}, [met, gateway_cpu_row()])
+    write_json(path, [LATENCY_AT_1000], {}, [met, gateway_cpu_row(SuiteFigures({}))])
     targets = json.loads(path.read_text())["targets"]
     assert targets[0] == {"target": "end-to-end p99 at 500/s", "limit": "<= 100 ms", "measured": "88 ms",
                           "baseline": "EndToEndLatency p99 4 ms", "verdict": "met", "met": True,
                           "limit_value": 100.0, "measured_value": 88.0, "unit": "ms"}
-    assert targets[1]["verdict"] == "not measured yet" and targets[1]["met"] is None
+    assert targets[1]["verdict"] == "not measured" and targets[1]["met"] is None
     assert read_json(path) == ({}, [LATENCY_AT_1000])
 
 

@@ -77,3 +77,27 @@ async def test_frames_waiting_are_taken_together_in_order_at_most_so_many_with_c
     assert [(frame.get("seq"), frame.get("conflated"), frame["type"]) for frame in rest] == [
         (5, 3, "odds"), (None, None, "alert")]
     assert len(outbox) == 0
+
+
+async def test_a_price_queued_under_the_soft_limit_after_the_queue_passed_it_is_still_the_one_merged_into() -> None:
+    # The queue passes the soft limit, drains under it without emptying, then passes it again: a price
+    # must merge into its market's newest waiting frame, never into an older one (that would send seq 3
+    # before seq 2).
+    outbox = Outbox(soft_limit=3, hard_limit=20)
+    for market in ("spread", "total", "moneyline"):
+        outbox.put_price(price("game-1", market, 1), ("game-1", "acme", market))
+    outbox.put_price(price("game-1", "spread", 2), ("game-1", "acme", "spread"))  # past the limit: merges
+    assert (json.loads(await outbox.next_frame())["seq"], len(outbox)) == (2, 2)
+    outbox.put_price(price("game-1", "total", 2), ("game-1", "acme", "total"))  # under the limit: queues
+    outbox.put_price(price("game-1", "total", 3), ("game-1", "acme", "total"))  # at it: merges into seq 2
+    frames = await drain(outbox)
+    assert [(f["market"], f["seq"], f.get("conflated")) for f in frames] == [
+        ("total", 1, None), ("moneyline", 1, None), ("total", 3, 2)]
+
+
+async def test_merging_still_works_after_the_queue_emptied() -> None:
+    outbox = Outbox(soft_limit=1, hard_limit=20)
+    for round_ in range(2):
+        outbox.put_price(price("game-1", "spread", 2 * round_ + 1), ("game-1", "acme", "spread"))
+        outbox.put_price(price("game-1", "spread", 2 * round_ + 2), ("game-1", "acme", "spread"))
+        assert [(f["seq"], f.get("conflated")) for f in await drain(outbox)] == [(2 * round_ + 2, 2)]

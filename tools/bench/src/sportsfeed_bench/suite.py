@@ -38,15 +38,16 @@ from sportsfeed_common.topics import ODDS_RAW, create_topics
 from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKeys
 from sportsfeed_devstack.stack import Stack
 
-from .gateway import deliveries, reconnect_storm
+from .analysts import FRAMES_BATCH, FRAMES_ONE
+from .gateway import DeliveryResult, deliveries, reconnect_storm
 from .ingest import Measurement
 from .kafka_io import end_offsets
 from .kafka_tools import end_to_end_latency, producer_performance
 from .latency import LatencyResult, hop_lines, measure_latency, storage_caught_up, storage_summary
 from .persistence import BenchFailure, RunBatch, check_table, persistence_group, through_worker
 from .processor import PIPE_IN, PIPE_OUT, raw_pipe, through_processor
-from .push_servers import FanoutBaseline, StackGateway
-from .report import machine
+from .push_servers import Centrifugo, FanoutBaseline, StackGateway
+from .report import machine, median
 from .results import (
     LatencyPoint,
     ScenarioResult,
@@ -135,6 +136,8 @@ class Suite:
         self.results: list[ScenarioResult] = []
         self.latency_by_rate: dict[float, LatencyResult] = {}  # without slow consumers
         self.processor_updates_per_second: float | None = None
+        self.gateway_us_per_message: float | None = None  # frames=batch
+        self.centrifugo_us_per_message: float | None = None
 
     def steps(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
         options = self.options
@@ -143,7 +146,8 @@ class Suite:
              "EndToEndLatency, a raw aiokafka pipe", self.measure_baselines),
             ("Persistence: odds.live -> DynamoDB", self.persistence_throughput),
             ("Stream processor: odds.raw -> odds.live", self.processor_throughput),
-            (f"Gateway fan-out to {options.fanout_clients:,} analysts, next to a bare aiohttp broadcaster",
+            (f"Gateway fan-out to {options.fanout_clients:,} analysts, next to a bare aiohttp broadcaster and "
+             "Centrifugo v6",
              self.gateway_fanout),
             *[(f"End-to-end latency at {rate:,.0f} updates/s", self._latency_at(rate))
               for rate in sorted(options.rates)],
@@ -217,21 +221,38 @@ class Suite:
             baseline_figure=self.baselines.pipe_updates_per_second))
 
     async def gateway_fanout(self) -> None:
-        args = argparse.Namespace(client_processes=self.options.client_processes, rounds=1, frames=100_000,
+        """The gateway (frames=one, then frames=batch) beside the bare broadcaster and Centrifugo as
+        shipped: frames/s to the scenario table, server CPU per message to the targets."""
+        clients = self.options.fanout_clients
+        args = argparse.Namespace(client_processes=self.options.client_processes, rounds=3, frames=100_000,
                                   updates=200)
-        baseline = FanoutBaseline(self.bootstrap)
-        baseline.start()
-        try:
-            bare = await deliveries(baseline, self.options.fanout_clients, args, self.bootstrap)
-        finally:
-            baseline.stop()
-        gateway = await deliveries(StackGateway(self.stack), self.options.fanout_clients, args, self.bootstrap)
-        updates = gateway.updates_per_burst
-        self.results.append(ScenarioResult(
-            scenario=f"gateway fan-out, {self.options.fanout_clients} analysts", sent=updates,
-            delivered=updates - min(updates, gateway.tally.gaps),
-            duplicates=gateway.tally.duplicates, throughput=gateway.rounds[0].rate, throughput_unit="frames/s",
-            baseline_name="bare aiohttp broadcaster", baseline_figure=bare.rounds[0].rate))
+        results: dict[str, DeliveryResult] = {}
+        for server in (FanoutBaseline(self.bootstrap), Centrifugo(self.bootstrap)):
+            await server.prepare()
+            server.start()
+            try:
+                results[server.name] = await deliveries(server, clients, args, self.bootstrap)
+            finally:
+                server.stop()
+        gateway = StackGateway(self.stack)
+        for frames in (FRAMES_ONE, FRAMES_BATCH):
+            results[frames] = await deliveries(gateway, clients, args, self.bootstrap, frames)
+        self.gateway_us_per_message = results[FRAMES_BATCH].median_cpu_us_per_message()
+        self.centrifugo_us_per_message = results["centrifugo"].median_cpu_us_per_message()
+        print(f"  server CPU per delivered message: gateway {results[FRAMES_ONE].median_cpu_us_per_message():.2f} us "
+              f"(frames=one), {self.gateway_us_per_message:.2f} us (frames=batch); Centrifugo as shipped "
+              f"{self.centrifugo_us_per_message:.2f} us; bare broadcaster "
+              f"{results['baseline'].median_cpu_us_per_message():.2f} us", flush=True)
+        for frames in (FRAMES_ONE, FRAMES_BATCH):
+            gateway_result = results[frames]
+            updates = gateway_result.updates_per_burst
+            self.results.append(ScenarioResult(
+                scenario=f"gateway fan-out (frames={frames}), {clients} analysts", sent=updates,
+                delivered=updates - min(updates, gateway_result.tally.gaps),
+                duplicates=gateway_result.tally.duplicates, throughput=median(gateway_result.rounds).rate,
+                throughput_unit="frames/s", baseline_name="bare aiohttp broadcaster",
+                baseline_figure=median(results["baseline"].rounds).rate,
+                note=f"server CPU {gateway_result.median_cpu_us_per_message():.2f} us per message"))
 
     # End-to-end latency
 
@@ -275,7 +296,9 @@ class Suite:
             self.latency_by_rate, kafka_latency_p50_ms=self.baselines.kafka_latency_p50_ms or None,
             kafka_latency_p99_ms=self.baselines.kafka_latency_p99_ms or None,
             processor_updates_per_second=self.processor_updates_per_second,
-            pipe_updates_per_second=self.baselines.pipe_updates_per_second or None)
+            pipe_updates_per_second=self.baselines.pipe_updates_per_second or None,
+            gateway_us_per_message=self.gateway_us_per_message,
+            centrifugo_us_per_message=self.centrifugo_us_per_message)
 
     def latency_points(self) -> list[LatencyPoint]:
         return [LatencyPoint(rate, result.p50_ms, result.p95_ms, result.p99_ms)
