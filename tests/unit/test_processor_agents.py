@@ -7,14 +7,16 @@ worker runs (its tables in memory); outputs are recorded instead of produced.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
 import pytest
+from aiokafka.errors import KafkaTimeoutError
 from aiokafka.partitioner import DefaultPartitioner
 from sportsfeed_common.events import Alert, LiveUpdate, OddsUpdate, encode
 from sportsfeed_common.settings import load_settings
@@ -48,11 +50,14 @@ class Recorded:
     activity_reports: list[ProviderActivity] = field(default_factory=list)
     changelog: list[tuple[str, bytes, bytes, int]] = field(default_factory=list)  # (table, key, value, partition)
 
-    async def publish(self, result: BatchResult) -> None:
+    async def publish(self, result: BatchResult) -> Awaitable[None]:
         self.live += result.live
         self.alerts += result.alerts
         self.parked += [(parked.value, parked.error) for parked in result.parked]
         self.not_live += result.not_live
+        acknowledged = asyncio.get_running_loop().create_future()
+        acknowledged.set_result(None)  # at once
+        return acknowledged
 
     async def store(self, records: list[ChangelogRecord]) -> None:
         self.changelog += [(record.table.name, record.key, record.value, record.partition) for record in records]
@@ -264,3 +269,64 @@ def test_games_are_placed_where_producers_put_them() -> None:
     for n in range(200):
         game = f"game-{n}"
         assert partition_of(game, 12) == partitioner(game.encode(), partitions, partitions)
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    """Let the agent run until ``condition`` holds; fail after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.001)
+
+
+def stored_seqs(processor: Processor, game: str) -> list[int]:
+    """The seq of each state of ``game`` written to the game-states changelog, in order."""
+    return [decode_state(value).seq for table, key, value, _ in processor.recorded.changelog
+            if table == "game-states" and key == game.encode()]
+
+
+async def test_the_next_batch_is_decided_while_kafka_acknowledges_the_one_before_which_is_stored_first(
+        processor: Processor) -> None:
+    acknowledged = asyncio.Event()
+    publish = processor.recorded.publish
+
+    async def held(result: BatchResult) -> Awaitable[None]:
+        await publish(result)
+        return acknowledged.wait()
+
+    processor.recorded.publish = held  # type: ignore[method-assign]
+    async with processor.parts.sequence_updates.test_context() as agent:
+        first, second = update("game-1", 0, -110), update("game-1", 1, -120)
+        partition = partition_of("game-1", 12)
+        await put_in_order(processor, agent, encode(first), b"game-1", partition)
+        await until(lambda: len(processor.recorded.live) == 1, "the first batch's output")
+        await put_in_order(processor, agent, encode(second), b"game-1", partition)
+        # The second batch sequenced on from the first's state, which is not stored yet.
+        await until(lambda: len(processor.recorded.live) == 2, "the second batch's output")
+        assert [live.seq for live in processor.recorded.live] == [1, 2]
+        assert processor.recorded.changelog == []
+        acknowledged.set()
+        await until(lambda: len(stored_seqs(processor, "game-1")) == 2, "both batches stored")
+    assert stored_seqs(processor, "game-1") == [1, 2]
+
+
+async def test_a_batch_kafka_does_not_acknowledge_restarts_the_worker_before_its_state_is_stored(
+        processor: Processor, restarts: list[str]) -> None:
+    publish = processor.recorded.publish
+
+    async def refused(result: BatchResult) -> Awaitable[None]:
+        await publish(result)
+
+        async def fail() -> None:
+            raise KafkaTimeoutError("no acknowledgement")
+        return fail()
+
+    processor.recorded.publish = refused  # type: ignore[method-assign]
+    with contextlib.suppress(WorkerRestarted):
+        async with processor.parts.sequence_updates.test_context() as agent:
+            await put_in_order(processor, agent, encode(update("game-1", 0, -110)), b"game-1",
+                               partition_of("game-1", 12))
+            await until(lambda: restarts != [], "the worker to restart")
+    assert restarts == ["a batch was not acknowledged by Kafka: KafkaTimeoutError('no acknowledgement')"]
+    assert processor.recorded.changelog == []  # neither the game's state nor the input position moved

@@ -216,7 +216,8 @@ class ConsumerLag:
             self._gauge.labels(tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
 
 
-async def take_arrived(stream: faust.StreamT, max_events: int) -> AsyncIterator[list[faust.EventT]]:
+async def take_arrived(stream: faust.StreamT, max_events: int, *,
+                       acks_deferred: bool = False) -> AsyncIterator[list[faust.EventT]]:
     """Batches of whatever has arrived, at most ``max_events``: waits for the first event only.
 
     faust's ``take_events`` waits out its ``within`` window unless the buffer fills, so at low
@@ -226,7 +227,9 @@ async def take_arrived(stream: faust.StreamT, max_events: int) -> AsyncIterator[
 
     Built like ``take_events`` (faust-streaming 0.15): a stream processor buffers each event
     while the stream is drained passively; events are acked once the agent's body returns, so
-    offsets never pass an event whose batch was not handled.
+    offsets never pass an event whose batch was not handled. With ``acks_deferred`` they are not:
+    the caller acks each batch with :func:`ack_events` once it is done with it, which may be after
+    it has taken the next batch.
     """
     buffer: list[faust.EventT] = []
     arrived = asyncio.Event()  # the buffer holds something
@@ -281,11 +284,17 @@ async def take_arrived(stream: faust.StreamT, max_events: int) -> AsyncIterator[
                 yield events
             finally:
                 buffer.clear()
-                for event in events:
-                    await stream.ack(event)
+                if not acks_deferred:
+                    await ack_events(stream, events)
                 notify(handing_over)
                 arrived.clear()
                 consumed.set()
     finally:
         stream.enable_acks = acks_were_enabled
         stream._processors.remove(add_to_buffer)  # noqa: SLF001
+
+
+async def ack_events(stream: faust.StreamT, events: Sequence[faust.EventT]) -> None:
+    """Ack a batch taken with ``take_arrived``: its offsets may be committed from now on."""
+    for event in events:
+        await stream.ack(event)

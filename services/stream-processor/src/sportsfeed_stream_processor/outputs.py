@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 import faust
@@ -26,8 +27,9 @@ class ChangelogRecord:
 
 
 class Outputs(Protocol):
-    async def publish(self, result: BatchResult) -> None:
-        """Publish a batch's LiveUpdates, alerts and dead letters; return once Kafka acknowledged all."""
+    async def publish(self, result: BatchResult) -> Awaitable[None]:
+        """Queue a batch's LiveUpdates, alerts and dead letters on the producer, in order, after those
+        queued before; await the result for Kafka's acknowledgement of all of them."""
 
     async def store(self, records: list[ChangelogRecord]) -> None:
         """Write table records to their changelogs; return once Kafka acknowledged all."""
@@ -45,7 +47,7 @@ class KafkaOutputs:
         self._metrics = metrics
         self._dead_letters = DeadLetters(app, ODDS_RAW)
 
-    async def publish(self, result: BatchResult) -> None:
+    async def publish(self, result: BatchResult) -> Awaitable[None]:
         app = self._app
         deliveries = [await send(app, ODDS_LIVE.name, update.game_id.encode(), encode(update))
                       for update in result.live]
@@ -54,6 +56,9 @@ class KafkaOutputs:
         deliveries += [await self._send_alert(alert) for alert in result.alerts]
         deliveries += [await self._dead_letters.park(parked.key, parked.value, parked.partition, parked.offset,
                                                      parked.error) for parked in result.parked]
+        return self._acknowledged(deliveries, result)
+
+    async def _acknowledged(self, deliveries: list[Any], result: BatchResult) -> None:
         await asyncio.gather(*deliveries)
         acknowledged = now_millis()
         for update in result.live:

@@ -42,14 +42,30 @@ def position_key(partition: int) -> bytes:
 
 
 class InputPositions:
-    """Per partition, the offset after the last processed event, kept in a table (bytes to bytes)."""
+    """Per partition, the offset after the last processed event, kept in a table (bytes to bytes).
+
+    A batch is processed before the one ahead of it is stored (sequence_agent.py), so the table can
+    trail what this worker processed: the skip check also looks at what was processed here."""
 
     def __init__(self, table: Mapping[bytes, bytes]) -> None:
         self._table = table
+        self._processed: dict[int, int] = {}  # per partition, the offset after the last event processed here
 
     def next_offset(self, partition: int) -> int | None:
+        """The stored position: where processing resumes after a restart."""
         value = self._table.get(position_key(partition))
         return None if value is None else int(value)
+
+    def processed(self, events: Iterable[tuple[int, int]]) -> None:
+        """Note a batch as processed (not yet stored)."""
+        for partition, offset in events:
+            self._processed[partition] = max(self._processed.get(partition, 0), offset + 1)
+
+    def _expected(self, partition: int) -> int | None:
+        stored, processed = self.next_offset(partition), self._processed.get(partition)
+        if stored is None or processed is None:
+            return processed if stored is None else stored
+        return max(stored, processed)  # another worker may have stored more while the partition was not ours
 
     def first_skip(self, events: Iterable[tuple[int, int]]) -> Skip | None:
         """The first (partition, offset) that lies beyond its partition's position, if any.
@@ -60,7 +76,7 @@ class InputPositions:
         expected: dict[int, int | None] = {}
         for partition, offset in events:
             if partition not in expected:
-                expected[partition] = self.next_offset(partition)
+                expected[partition] = self._expected(partition)
             position = expected[partition]
             if position is not None and offset > position:
                 return Skip(partition, position, offset)
