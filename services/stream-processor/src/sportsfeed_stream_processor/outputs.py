@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import faust
 from sportsfeed_common.events import Alert, encode, now_millis
 from sportsfeed_common.faust_worker import DeadLetters, send
-from sportsfeed_common.topics import NOT_LIVE_HEADER, ODDS_ALERTS, ODDS_LIVE, ODDS_RAW, PROVIDER_ACTIVITY
+from sportsfeed_common.topics import (
+    NOT_LIVE_HEADER,
+    ODDS_ALERTS,
+    ODDS_LIVE,
+    ODDS_RAW,
+    PROVIDER_ACTIVITY,
+)
 
 from .activity import ProviderActivity, encode_activity
 from .alerts import alert_key
