@@ -23,6 +23,7 @@ from mode.utils.aiter import aiter
 from mode.utils.futures import notify
 from prometheus_client import Gauge
 
+from .faust_consumer import use_direct_handoff
 from .kafka_security import aiokafka_security, uses_tls
 from .logs import configure_logging
 from .topics import TopicSpec, dead_letter, dead_letter_headers
@@ -79,6 +80,7 @@ def worker_app(settings: WorkerSettings, web_app: web.Application, *, producer_l
         **options,
     )
     app.web_server(AiohttpServer(web_app, settings.host, settings.port))
+    use_direct_handoff(app)
     return app
 
 
