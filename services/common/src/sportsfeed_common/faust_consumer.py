@@ -6,7 +6,7 @@ suspended, the producer's buffer over its limit, a stream's queue full) and a re
 suspends the flow, the delivery is abandoned rather than pushed into a stream after the rebalance.
 ``wait_first`` wraps both awaitables and the consumer's stopped and crashed events in futures and
 waits on all four, for every record: at load most of the stream processor's time
-(docs/performance.md, "Stream processor").
+(docs/performance.md).
 
 When the delivery cannot block, the race has one possible outcome: the delivery completes. This
 consumer checks exactly the conditions the delivery would wait on and, when none holds, awaits the
