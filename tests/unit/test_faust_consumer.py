@@ -50,21 +50,14 @@ async def test_a_delivery_that_cannot_block_is_awaited_directly(consumer: tuple[
     assert delivered == ["record"] and raced == [] and not result.stopped
 
 
-async def test_a_delivery_is_raced_as_faust_does_while_flow_control_is_suspended(
-        consumer: tuple[Any, list[int]]) -> None:
+@pytest.mark.parametrize("suspended", ["flow control", "the consumer's flow"])
+async def test_a_delivery_is_raced_as_faust_does_while_the_flow_is_suspended(
+        consumer: tuple[Any, list[int]], suspended: str) -> None:
     kafka_consumer, raced = consumer
-    kafka_consumer.app.flow_control.suspend()
-
-    async def deliver() -> None:
-        raise AssertionError("delivered past a suspended flow")
-
-    await kafka_consumer.wait_first(deliver(), kafka_consumer.suspend_flow.wait())
-    assert raced == [2]
-
-
-async def test_a_delivery_is_raced_while_the_consumer_flow_is_suspended(consumer: tuple[Any, list[int]]) -> None:
-    kafka_consumer, raced = consumer
-    kafka_consumer.suspend_flow.set()
+    if suspended == "flow control":
+        kafka_consumer.app.flow_control.suspend()
+    else:
+        kafka_consumer.suspend_flow.set()
 
     async def deliver() -> None:
         raise AssertionError("delivered past a suspended flow")
