@@ -25,6 +25,7 @@ import json
 import multiprocessing
 import random
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -40,7 +41,10 @@ PROGRESS_SECONDS = 1.0
 PROGRESS_PRINT_SECONDS = 5.0
 # End-to-end latencies (ingest's ingestedAt to receipt, ms) up to a minute, 3 significant digits.
 LATENCY_MAX_MS = 60_000
+END_TO_END = "end_to_end"
 SLOW_END_TO_END = "slow_end_to_end"  # the latency histogram of slow consumers' frames
+# The hops of a frame carrying every stamp, named as hop_durations names them.
+FULL_TRACE_HOPS = tuple(hop_durations(0, 1, 2, 3))
 STALL_SECONDS = 30.0  # no frame and no analyst done for this long: the wait has failed
 FRAMES_ONE, FRAMES_BATCH = "one", "batch"  # one frame per WebSocket message, or the outbox's frames joined by "\n"
 FRAME_MODES = (FRAMES_ONE, FRAMES_BATCH)
@@ -279,8 +283,8 @@ class Worker:
         self.done_count = 0
         self.last_done_at = 0.0
         self.all_done = asyncio.Event()
-        self.latency = new_latency_histogram()
-        self.hops: dict[str, HdrHistogram] = {}
+        # Per histogram (end_to_end, each hop), frames per whole millisecond since the last take.
+        self.latency_counts: defaultdict[str, Counter[int]] = defaultdict(Counter)
 
     async def serve(self) -> None:
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
@@ -335,28 +339,37 @@ class Worker:
 
     def record_latency(self, trace: TraceStamps, received_ms: int, slow: bool = False) -> None:
         """End to end (``ingestedAt`` to receipt) and each hop; one machine, one clock. A slow
-        consumer's frames are kept apart (``slow_end_to_end``): they are late by its own doing."""
-        assert trace.ingested_at is not None
-        if slow:
-            _record(self._hop(SLOW_END_TO_END), received_ms - trace.ingested_at)
-            return
-        _record(self.latency, received_ms - trace.ingested_at)
-        for hop, milliseconds in trace.hops(received_ms).items():
-            _record(self._hop(hop), milliseconds)
+        consumer's frames are kept apart (``slow_end_to_end``): they are late by its own doing.
 
-    def _hop(self, name: str) -> HdrHistogram:
-        # Not setdefault: a histogram is costly to build, and this runs for every frame.
-        histogram = self.hops.get(name)
-        if histogram is None:
-            histogram = self.hops[name] = new_latency_histogram()
-        return histogram
+        Runs for every frame, on the cores the platform uses: whole milliseconds are counted, and
+        only :meth:`take_latency` makes histograms of them."""
+        ingested = trace.ingested_at
+        assert ingested is not None
+        counts = self.latency_counts
+        if slow:
+            counts[SLOW_END_TO_END][_whole_ms(received_ms - ingested)] += 1
+            return
+        counts[END_TO_END][_whole_ms(received_ms - ingested)] += 1
+        processed, pushed = trace.processed_at, trace.pushed_at
+        if processed is not None and pushed is not None:  # every stamp, as the gateway sends them
+            for hop, milliseconds in zip(FULL_TRACE_HOPS, (processed - ingested, pushed - processed,
+                                                            received_ms - pushed), strict=True):
+                counts[hop][_whole_ms(milliseconds)] += 1
+            return
+        for hop, milliseconds in trace.hops(received_ms).items():
+            counts[hop][_whole_ms(milliseconds)] += 1
 
     async def take_latency(self) -> dict[str, bytes]:
-        """The latencies recorded since the last call (``end_to_end`` and each hop), encoded; recording
-        starts afresh."""
-        taken = {"end_to_end": self.latency, **self.hops}
-        self.latency, self.hops = new_latency_histogram(), {}
-        return {name: histogram.encode() for name, histogram in taken.items()}
+        """The latencies recorded since the last call (``end_to_end`` and each hop, in pipeline order),
+        as encoded HdrHistograms; recording starts afresh."""
+        taken, self.latency_counts = self.latency_counts, defaultdict(Counter)
+        taken.setdefault(END_TO_END, Counter())
+        histograms = {}
+        for name, counts in taken.items():
+            histogram = histograms[name] = new_latency_histogram()
+            for milliseconds, frames in counts.items():
+                histogram.record_value(milliseconds, frames)
+        return {name: histogram.encode() for name, histogram in histograms.items()}
 
     def _frames(self) -> int:
         return sum(analyst.tally.frames for analyst in self.analysts)
@@ -388,9 +401,9 @@ def new_latency_histogram() -> HdrHistogram:
     return HdrHistogram(1, LATENCY_MAX_MS, 3)
 
 
-def _record(histogram: HdrHistogram, milliseconds: float) -> None:
+def _whole_ms(milliseconds: float) -> int:
     # Stamps are whole milliseconds: a hop can read 0 (or -1 across a millisecond boundary).
-    histogram.record_value(min(max(round(milliseconds), 1), LATENCY_MAX_MS))
+    return min(max(round(milliseconds), 1), LATENCY_MAX_MS)
 
 
 def _worker_main(pipe: Connection) -> None:
