@@ -105,17 +105,33 @@ class StalledReader:
         """Read on at last: every text frame, then the close frame's code."""
         texts: list[bytes] = []
         while True:
-            head = await self._reader.readexactly(2)
-            opcode, length = head[0] & 0x0F, head[1] & 0x7F
-            if length == 126:
-                length = struct.unpack("!H", await self._reader.readexactly(2))[0]
-            elif length == 127:
-                length = struct.unpack("!Q", await self._reader.readexactly(8))[0]
-            payload = await self._reader.readexactly(length)
+            opcode, payload = await self._next_message()
             if opcode == 0x8:
                 return struct.unpack("!H", payload[:2])[0], texts
             if opcode == 0x1:
                 texts.append(payload)
+
+    async def read_until(self, done: Callable[[list[dict[str, Any]]], bool], timeout: float = 60) -> list[dict]:
+        """Read on at last: the frames (JSON) of every text message until ``done`` holds for them."""
+        frames: list[dict[str, Any]] = []
+        async with asyncio.timeout(timeout):
+            while not done(frames):
+                opcode, payload = await self._next_message()
+                if opcode == 0x8:
+                    raise AssertionError(f"closed ({struct.unpack('!H', payload[:2])[0]}) after {frames[-5:]}")
+                if opcode == 0x1:
+                    frames.extend(json.loads(frame) for frame in payload.split(b"\n"))
+        return frames
+
+    async def _next_message(self) -> tuple[int, bytes]:
+        """The opcode and payload of the next (unmasked, unfragmented) WebSocket frame from the server."""
+        head = await self._reader.readexactly(2)
+        opcode, length = head[0] & 0x0F, head[1] & 0x7F
+        if length == 126:
+            length = struct.unpack("!H", await self._reader.readexactly(2))[0]
+        elif length == 127:
+            length = struct.unpack("!Q", await self._reader.readexactly(8))[0]
+        return opcode, await self._reader.readexactly(length)
 
     def close(self) -> None:
         self._writer.close()

@@ -352,7 +352,11 @@ async def test_a_gap_asks_for_a_replay_and_conflation_does_not(page: Page, gatew
     # A conflated frame stands for the seqs it skips: applied, no replay asked.
     await gateway.send(odds(9, homeOdds=-140, conflated=6))
     await expect(cell(page, "homeOdds")).to_have_text("-140")
+    # So does a frame that follows an update merged into a later frame (another market's, say).
+    await gateway.send(odds(11, homeOdds=-150, skipped=1))
+    await expect(cell(page, "homeOdds")).to_have_text("-150")
     assert [op for op in connection.messages if op.get("op") == "subscribe"] == [subscribe]
+    assert await dashboard(page, "gaps") == 1
 
 
 async def test_chart_shows_history_then_live_points(page: Page, gateway: FakeGateway) -> None:

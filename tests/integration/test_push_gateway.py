@@ -22,6 +22,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sportsfeed_common.events import (
     Alert,
+    LiveUpdate,
     encode,
 )
 from sportsfeed_common.settings import load_settings
@@ -258,6 +259,52 @@ async def test_alerts_and_status_frames_reach_the_games_subscribers(
 
 
 # --- slow clients -----------------------------------------------------------------------------
+
+
+async def test_a_slow_clients_merged_prices_keep_each_games_order_and_end_on_every_markets_last_price(
+        servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    """Ordered conflation (docs/push-gateway.md, "Slow clients"): a client that reads nothing through a
+    burst, then reads on, gets each game's seqs in increasing order with every hole announced
+    (``conflated``/``skipped``), every market's last price, and every price that changed a market's status."""
+    games = game_ids(6)
+    gateway = await start_gateway(QUEUE_SOFT_LIMIT="20", QUEUE_HARD_LIMIT="100000", SOCKET_SEND_BUFFER_BYTES="4096")
+    fast = await connect(analysts, gateway.url)  # the default mode: every update
+    url = URL(gateway.url)
+    slow = await StalledReader.connect(url.host, url.port, "/ws?client=slow")  # every update, read later
+    try:
+        updates: list[LiveUpdate] = []
+        seq = dict.fromkeys(games, 0)
+        for round_ in range(40):
+            for game_id in games:
+                for market in ("spread", "total", "moneyline"):
+                    seq[game_id] += 1
+                    # The total is suspended for one round mid-burst: two status changes per game.
+                    status = "suspended" if market == "total" and round_ == 20 else "open"
+                    updates.append(live(game_id, seq[game_id], market, status=status))
+        status_changes = {(u.game_id, u.seq) for u in updates if u.market == "total" and u.seq // 3 in (20, 21)}
+        last_of_market = {(u.game_id, u.market): u.seq for u in updates}
+        await publish_live(servers, updates)
+        await fast.wait_for(lambda a: all(a.seqs(g)[-1:] == [seq[g]] for g in games), "every update", timeout=120)
+
+        def has_every_last_seq(frames: list[dict]) -> bool:
+            got = {(f["gameId"], f["seq"]) for f in frames if f.get("type") == "odds"}
+            return all((g, seq[g]) in got for g in games)
+
+        odds = [f for f in await slow.read_until(has_every_last_seq) if f.get("type") == "odds"]
+    finally:
+        slow.close()
+    assert len(odds) < len(updates) and any("conflated" in f for f in odds), "nothing was conflated"
+    last_seq: dict[str, int] = {}
+    last_received: dict[tuple[str, str], int] = {}
+    for frame in odds:
+        before = last_seq.get(frame["gameId"], 0)
+        assert frame["seq"] > before, f"{frame['gameId']}: seq {frame['seq']} after {before}"
+        announced = frame.get("conflated", 1) - 1 + frame.get("skipped", 0)
+        assert frame["seq"] - before - 1 <= announced, f"{frame['gameId']}: a hole before {frame['seq']} unannounced"
+        last_seq[frame["gameId"]] = frame["seq"]
+        last_received[(frame["gameId"], frame["market"])] = frame["seq"]
+    assert last_received == last_of_market
+    assert status_changes <= {(f["gameId"], f["seq"]) for f in odds}, "a status change was merged away"
 
 
 async def test_a_slow_client_is_conflated_then_closed_while_a_fast_one_gets_everything(

@@ -238,7 +238,7 @@ class AnalystUser(User):
         received_ms = time.time() * 1000  # before decoding: parsing is the client's time, not the platform's
         frame = decode_frame(data)
         if frame.type == "odds" and frame.game_id is not None and frame.seq is not None:
-            self.view.on_odds(frame.game_id, frame.seq, frame.conflated)
+            self.view.on_odds(frame.game_id, frame.seq, frame.conflated, frame.skipped)
             run = current_run()
             ingested = frame.trace.ingested_at if frame.trace is not None else None
             if ingested is None or ingested < self.subscribed_at_ms:

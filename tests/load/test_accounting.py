@@ -31,6 +31,15 @@ def test_a_conflated_frame_accounts_for_the_updates_it_stands_for() -> None:
     assert (analyst.gaps, analyst.conflated) == (0, 2)
 
 
+def test_a_frame_that_skipped_updates_merged_into_a_later_one_is_no_gap() -> None:
+    analyst = view()
+    analyst.on_odds("game-a", 1)
+    analyst.on_odds("game-a", 3, skipped=1)  # seq 2 (another market) went into seq 4
+    analyst.on_odds("game-a", 4, conflated=2)
+    analyst.on_odds("game-a", 7, skipped=1)  # one of the two missing seqs is announced, not the other
+    assert (analyst.gaps, analyst.conflated) == (1, 1)
+
+
 def test_a_fresh_snapshot_starts_the_game_over_and_a_recovered_one_changes_nothing() -> None:
     analyst = view("game-a", "game-b")
     analyst.on_snapshot("game-a", 0, recovered=True)

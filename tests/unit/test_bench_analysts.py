@@ -23,10 +23,12 @@ def analyst() -> tuple[BenchAnalyst, Worker]:
     return BenchAnalyst(worker, "client-1", ["game-a"]), worker  # type: ignore[arg-type]
 
 
-def odds(seq: int, game: str = "game-a", conflated: int | None = None) -> str:
+def odds(seq: int, game: str = "game-a", conflated: int | None = None, skipped: int | None = None) -> str:
     frame = {"type": "odds", "gameId": game, "seq": seq, "homeOdds": -110}
     if conflated is not None:
         frame["conflated"] = conflated
+    if skipped is not None:
+        frame["skipped"] = skipped
     return json.dumps(frame)
 
 
@@ -42,6 +44,14 @@ def test_a_conflated_frame_accounts_for_the_updates_it_stands_for() -> None:
     subject.on_frame(odds(1))
     subject.on_frame(odds(4, conflated=3))  # stands for 2, 3 and 4
     assert (subject.tally.gaps, subject.tally.conflated) == (0, 2)
+
+
+def test_a_frame_that_skipped_updates_merged_into_a_later_one_is_no_gap() -> None:
+    subject, _ = analyst()
+    subject.on_frame(odds(1))
+    subject.on_frame(odds(3, skipped=1))  # seq 2 (another market) went into seq 4
+    subject.on_frame(odds(4, conflated=2))
+    assert (subject.tally.gaps, subject.tally.conflated) == (0, 1)
 
 
 def test_a_resume_answered_with_a_fresh_snapshot_counts_as_not_recovered() -> None:

@@ -20,13 +20,13 @@ class Clock:
         return self.now
 
 
-def live(game: str, seq: int, market: str = "spread", provider: str = "acme") -> LiveUpdate:
+def live(game: str, seq: int, market: str = "spread", provider: str = "acme", status: str = "open") -> LiveUpdate:
     return LiveUpdate(provider=provider, game_id=game, market=market, ts=T0 + timedelta(seconds=seq),
-                      home_odds=-110 - seq, away_odds=-110, seq=seq, date=1_763_881_200,
+                      home_odds=-110 - seq, away_odds=-110, seq=seq, date=1_763_881_200, status=status,
                       implied=ImpliedProbabilities(home=0.5, away=0.5))
 
 
-def record(book: GameBook, *updates: LiveUpdate) -> list[bool]:
+def record(book: GameBook, *updates: LiveUpdate) -> list[bool | None]:
     return [book.record(update, odds_frame(encode(update))) for update in updates]
 
 
@@ -36,8 +36,18 @@ def parsed(snapshot: bytes, frames: list[bytes]) -> tuple[dict, list[int]]:
 
 def test_a_seq_already_had_is_a_duplicate() -> None:
     book = GameBook(300, 100)
+    # None: a seq already had; otherwise whether the update changed its market's status (not here).
     assert record(book, live("game-1", 1), live("game-1", 2), live("game-1", 2), live("game-1", 1)) == [
-        True, True, False, False]
+        False, False, None, None]
+
+
+def test_an_update_that_changes_its_markets_status_says_so() -> None:
+    book = GameBook(300, 100)
+    statuses = ["open", "suspended", "suspended", "open", "closed"]
+    assert record(book, *(live("game-1", seq, status=status) for seq, status in enumerate(statuses, start=1))) == [
+        False, True, False, True, True]
+    # Another market's first update is measured against open.
+    assert record(book, live("game-1", 6, market="total", status="suspended")) == [True]
 
 
 def test_resume_inside_the_window_replays_every_missed_update_in_order() -> None:

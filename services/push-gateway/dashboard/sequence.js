@@ -3,7 +3,9 @@
 // docs/push-gateway.md live in one place:
 //   - seqs of one game increase by one per update, in the space named by hello's epoch;
 //   - a snapshot with seq n means the next odds frame of that game is n + 1;
-//   - a frame with `conflated` stands for several updates, so a jump is expected there.
+//   - a frame with `conflated` stands for several updates, and one with `skipped` follows updates
+//     of its game that a slow socket's queue merged into a later frame: a jump of up to
+//     (conflated - 1) + skipped is expected there.
 
 export const Verdict = Object.freeze({
   APPLY: "apply",
@@ -49,8 +51,9 @@ export class SeqTracker {
     const last = this.#lastSeq.get(gameId);
     if (last !== undefined) {
       if (seq <= last) return Verdict.DUPLICATE;
-      const conflated = frame.conflated !== undefined && frame.conflated !== null;
-      if (seq > last + 1 && !conflated) return Verdict.GAP;
+      const expectedJump = (Number.isInteger(frame.conflated) ? frame.conflated - 1 : 0)
+        + (Number.isInteger(frame.skipped) ? frame.skipped : 0);
+      if (seq > last + 1 + expectedJump) return Verdict.GAP;
     }
     this.#lastSeq.set(gameId, seq);
     return Verdict.APPLY;

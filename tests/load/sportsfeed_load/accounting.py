@@ -43,7 +43,8 @@ class GameSeqs:
 
     A frame whose seq is not above the last one is a duplicate. A seq that jumps is a gap,
     unless the frame says it was ``conflated`` (a slow client's queue merged updates into
-    it: the seqs in between never come, by design). A snapshot that could not honour
+    it: the seqs in between never come, by design) or ``skipped`` (updates before it were
+    merged into a later frame of the game). A snapshot that could not honour
     ``since`` starts the game afresh at its seq: the updates before it were never offered.
     """
 
@@ -71,7 +72,7 @@ class GameSeqs:
             self.never_offered += seq - self.last[game_id]
             self.last[game_id] = seq
 
-    def on_odds(self, game_id: str, seq: int, conflated: int | None = None) -> None:
+    def on_odds(self, game_id: str, seq: int, conflated: int | None = None, skipped: int | None = None) -> None:
         last = self.last.get(game_id)
         if last is None:
             self.unexpected += 1
@@ -82,7 +83,8 @@ class GameSeqs:
             return
         merged = (conflated or 1) - 1
         self.conflated += merged
-        self.gaps += max(0, seq - last - 1 - merged)
+        # skipped: updates of the game merged into a later frame, counted there (docs/push-gateway.md).
+        self.gaps += max(0, seq - last - 1 - merged - (skipped or 0))
         self.last[game_id] = seq
 
     def caught_up(self, accepted_per_game: Mapping[str, int]) -> bool:

@@ -22,6 +22,7 @@ class Frame(msgspec.Struct, rename="camel"):
     seq: int | None = None
     recovered: bool | None = None  # snapshot: whether the subscription's ``since`` was honoured
     conflated: int | None = None  # odds: how many updates a slow client's frame stands for
+    skipped: int | None = None  # odds: how many of its game's updates before it went into a later frame
     trace: Trace | None = None
 
 

@@ -22,6 +22,7 @@ from .frames import snapshot_frame, without_type
 class GameEntry:
     seq: int = 0
     latest: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (provider, market) -> odds frame
+    market_status: dict[tuple[str, str], str] = field(default_factory=dict)  # (provider, market) -> its status
     # (seq, odds frame, monotonic seconds when it arrived), oldest first, seqs consecutive
     recent: deque[tuple[int, bytes, float]] = field(default_factory=deque)
     game_json: bytes | None = None
@@ -53,21 +54,25 @@ class GameBook:
     def games_of(self, sports: set[str]) -> list[str]:
         return [game_id for game_id, entry in self._games.items() if entry.sport in sports]
 
-    def record(self, update: LiveUpdate, frame: bytes) -> bool:
-        """Take a LiveUpdate in; False for a seq already had (a replay by the processor after a crash)."""
+    def record(self, update: LiveUpdate, frame: bytes) -> bool | None:
+        """Take a LiveUpdate in; None for a seq already had (a replay by the processor after a crash),
+        otherwise whether it changed its market's status (from open, for a market's first update)."""
         entry = self.entry(update.game_id)
         if update.seq <= entry.seq:
-            return False
+            return None
         if update.seq != entry.seq + 1:
             # A gap in odds.live (only at the start of the warm-up window, or if the processor's
             # topic lost data): what came before can no longer be replayed.
             entry.recent.clear()
         entry.seq = update.seq
-        entry.latest[(update.provider, update.market)] = frame
+        market = (update.provider, update.market)
+        entry.latest[market] = frame
+        status_changed = entry.market_status.get(market, "open") != update.status
+        entry.market_status[market] = update.status
         entry.recent.append((update.seq, frame, self._monotonic()))
         if len(entry.recent) > self._max_per_game:
             entry.recent.popleft()
-        return True
+        return status_changed
 
     def set_game(self, game: Game) -> None:
         entry = self.entry(game.game_id)

@@ -78,9 +78,14 @@ def odds_frame(live_update_json: bytes) -> bytes:
     return ODDS_PREFIX + live_update_json[1:]
 
 
-def conflated_frame(frame: bytes, updates: int) -> bytes:
-    """An ``odds`` frame marked as standing for ``updates`` updates of its game, provider and market."""
-    return b'{"type":"odds","conflated":%d,' % updates + frame[len(ODDS_PREFIX):]
+def conflated_frame(frame: bytes, updates: int, skipped: int = 0) -> bytes:
+    """An ``odds`` frame marked as standing for ``updates`` updates of its game, provider and market
+    (``conflated``, when more than one), and as following ``skipped`` updates of its game that went into a
+    later frame (``skipped``, when any): a slow socket's queue merged them (outbox.py)."""
+    marks = b'"conflated":%d,' % updates if updates > 1 else b""
+    if skipped:
+        marks += b'"skipped":%d,' % skipped
+    return b'{"type":"odds",' + marks + frame[len(ODDS_PREFIX):]
 
 
 def without_type(frame: bytes) -> bytes:

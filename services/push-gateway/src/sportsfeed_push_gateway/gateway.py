@@ -49,11 +49,14 @@ class Gateway:
         pushed_at = now_millis()
         update.trace.pushed_at = pushed_at
         frame = odds_frame(encode(update))
-        if not self.book.record(update, frame):
+        status_changed = self.book.record(update, frame)
+        if status_changed is None:
             return "duplicate"
         if live:
+            # A price that changed its market's status (suspended, closed, open again) is never merged away.
             delivered = self.hub.send_price(update.game_id, self.book.sport(update.game_id), frame,
-                                            (update.game_id, update.provider, update.market))
+                                            (update.game_id, update.provider, update.market),
+                                            mergeable=not status_changed)
             self.metrics.frames_queued.labels("odds").inc(delivered)
             if update.trace.ingested_at is not None:
                 self.metrics.end_to_end_seconds.observe(max(0, pushed_at - update.trace.ingested_at) / 1000)

@@ -131,10 +131,11 @@ class Hub:
             audience.update(self._by_sport.get(sport, ()))
         return audience
 
-    def send_price(self, game_id: str, sport: str | None, frame: bytes, key: ConflationKey) -> int:
+    def send_price(self, game_id: str, sport: str | None, frame: bytes, key: ConflationKey,
+                   mergeable: bool = True) -> int:
         audience = self.audience(game_id, sport)
         for connection in audience:
-            if not connection.outbox.put_price(frame, key):
+            if not connection.outbox.put_price(frame, key, mergeable):
                 self._too_slow(connection)
         return len(audience)
 

@@ -83,6 +83,7 @@ class Frame(msgspec.Struct):
     seq: int | None = None
     recovered: bool | None = None
     conflated: int | None = None
+    skipped: int | None = None  # updates of the game before this frame, merged into a later one
 
 
 _decode_frame = msgspec.json.Decoder(Frame).decode
@@ -242,7 +243,7 @@ class BenchAnalyst:
                 return
             merged = (frame.conflated or 1) - 1
             self.tally.conflated += merged
-            self.tally.gaps += max(0, frame.seq - last - 1 - merged)
+            self.tally.gaps += max(0, frame.seq - last - 1 - merged - (frame.skipped or 0))
             self.last_seq[frame.gameId] = frame.seq
             if frame.gameId in self.pending and frame.seq >= self.target[frame.gameId]:
                 self.pending.discard(frame.gameId)
