@@ -246,6 +246,42 @@ async def test_stale_suspended_and_down_markers_toggle(page: Page, gateway: Fake
     await expect(page.locator('#providers li[data-provider="acme"]')).not_to_have_class(re.compile(r"\bdown\b"))
 
 
+async def test_a_game_with_missing_updates_is_resyncing_until_its_snapshot(page: Page, gateway: FakeGateway) -> None:
+    connection = gateway.current
+    group = page.locator('tbody.game[data-game="game-1"]')
+    await gateway.send(odds(1, homeOdds=-110))
+    await expect(group).to_have_attribute("data-state", "live")
+    await gateway.send(odds(3, homeOdds=-130))  # seq 2 never arrived: the client's own gap
+    await expect(group).to_have_attribute("data-state", "resyncing")
+    await expect(group.locator(".badge-resyncing")).to_be_visible()
+    await gateway.wait_for_message(connection, lambda op: op.get("op") == "subscribe", "replay request")
+    await gateway.send({"type": "snapshot", "gameId": "game-1", "seq": 3, "recovered": False, "game": None,
+                        "stale": False, "markets": [{k: v for k, v in odds(3, homeOdds=-130).items() if k != "type"}]})
+    await expect(group).to_have_attribute("data-state", "live")
+    await expect(cell(page, "homeOdds")).to_have_text("-130")
+
+    # The gateway's own gap: it says so, and the client asks for a fresh snapshot.
+    await gateway.send({"type": "status", "gameId": "game-1", "resyncing": True, "at": iso(datetime.now(UTC))})
+    await expect(group).to_have_attribute("data-state", "resyncing")
+    asked = await gateway.wait_for_message(
+        connection, lambda op: op.get("op") == "subscribe" and op.get("since") == {"game-1": 3}, "a second replay")
+    assert asked["games"] == ["game-1"]
+    await gateway.send({"type": "snapshot", "gameId": "game-1", "seq": 9, "recovered": False, "game": None,
+                        "stale": False, "markets": [{k: v for k, v in odds(9, homeOdds=-190).items() if k != "type"}]})
+    await expect(group).to_have_attribute("data-state", "live")
+    await expect(cell(page, "homeOdds")).to_have_text("-190")
+
+
+async def test_a_games_status_change_shows_on_its_header(page: Page, gateway: FakeGateway) -> None:
+    await gateway.send(odds(1))
+    state = page.locator('tbody.game[data-game="game-1"] .game-state')
+    await gateway.send({"type": "status", "gameId": "game-1", "gameStatus": "live", "at": iso(datetime.now(UTC))})
+    await expect(state).to_have_text("live")
+    await gateway.send({"type": "status", "gameId": "game-1", "gameStatus": "finished",
+                        "at": iso(datetime.now(UTC))})
+    await expect(state).to_have_text("finished")
+
+
 async def watch_connection_states(page: Page) -> None:
     """Record every text #connection-state shows from now on, in window.connectionStates."""
     await page.evaluate("""() => {

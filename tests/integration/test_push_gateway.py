@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import jwt
+import msgspec
 import pytest
 from aiohttp.test_utils import TestServer
 from sportsfeed_common.events import (
@@ -245,17 +246,43 @@ async def test_alerts_and_status_frames_reach_the_games_subscribers(
     ]
     await produce(servers.kafka_bootstrap, ODDS_ALERTS.name,
                   [((a.game_id or a.provider or "").encode(), encode(a)) for a in alerts])
-    statuses = await analyst.wait_for(lambda a: len(a.of_type("status")) == 3 and a.of_type("status"),
-                                      "three status frames")
+    statuses = await analyst.wait_for(lambda a: len(a.of_type("status")) == 2 and len(a.of_type("alert")) == 3
+                                      and a.of_type("status"), "three alerts and two status frames")
     # The game's alerts share a partition (in order); the provider's is keyed by provider (any order).
     kinds = [a["kind"] for a in analyst.of_type("alert")]
     assert sorted(kinds) == ["provider_down", "stale", "suspended"]
     assert [kind for kind in kinds if kind != "provider_down"] == ["stale", "suspended"]
-    game_statuses = [s for s in statuses if "gameId" in s]
-    assert game_statuses[0] | {"at": None} == {"type": "status", "gameId": game_id, "stale": True, "at": None}
-    assert (game_statuses[1]["market"], game_statuses[1]["marketStatus"]) == ("spread", "suspended")
+    # A market's status comes with its prices from odds.live (next test), not from the alert.
+    (game_status,) = [s for s in statuses if "gameId" in s]
+    assert game_status | {"at": None} == {"type": "status", "gameId": game_id, "stale": True, "at": None}
     provider_status = next(s for s in statuses if "gameId" not in s)
     assert (provider_status["provider"], provider_status["down"]) == (provider, True)
+
+
+async def test_market_and_game_status_changes_and_a_gap_are_pushed_in_order_with_the_prices(
+        servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    (game_id,) = game_ids(1)
+    gateway = await start_gateway()
+    await publish_games(servers, [game(game_id, "tennis")])
+    analyst = await connect(analysts, gateway.url)
+    await analyst.send({"op": "subscribe", "games": [game_id]})
+    await analyst.wait_for(lambda a: a.of_type("snapshot"), "the snapshot")
+    statuses = ["open", "suspended", "suspended", "open"]
+    await publish_live(servers, [live(game_id, seq, status=status) for seq, status in enumerate(statuses, start=1)])
+    await publish_games(servers, [msgspec.structs.replace(game(game_id, "tennis"), status="finished")])
+    await publish_live(servers, [live(game_id, 7)])  # seqs 5 and 6 never reached the gateway
+    await analyst.wait_for(lambda a: a.seqs(game_id)[-1:] == [7] and len(a.of_type("status")) == 4,
+                           "seq 7 and four status frames")
+    kinds = [(f["type"], f.get("seq"), f.get("marketStatus"), f.get("gameStatus"), f.get("resyncing"))
+             for f in analyst.frames if f["type"] in ("odds", "status")]
+    game_change = ("status", None, None, "finished", None)
+    assert game_change in kinds  # the games topic is not ordered against odds.live
+    assert [k for k in kinds if k != game_change] == [
+        ("odds", 1, None, None, None),
+        ("odds", 2, None, None, None), ("status", None, "suspended", None, None),
+        ("odds", 3, None, None, None),
+        ("odds", 4, None, None, None), ("status", None, "open", None, None),
+        ("status", None, None, None, True), ("odds", 7, None, None, None)]
 
 
 # --- slow clients -----------------------------------------------------------------------------

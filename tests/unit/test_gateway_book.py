@@ -27,7 +27,9 @@ def live(game: str, seq: int, market: str = "spread", provider: str = "acme", st
 
 
 def record(book: GameBook, *updates: LiveUpdate) -> list[bool | None]:
-    return [book.record(update, odds_frame(encode(update))) for update in updates]
+    """Per update: None for a seq already had, otherwise whether it changed its market's status."""
+    recorded = [book.record(update, odds_frame(encode(update))) for update in updates]
+    return [None if r is None else r.status_changed for r in recorded]
 
 
 def parsed(snapshot: bytes, frames: list[bytes]) -> tuple[dict, list[int]]:
@@ -48,6 +50,14 @@ def test_an_update_that_changes_its_markets_status_says_so() -> None:
         False, True, False, True, True]
     # Another market's first update is measured against open.
     assert record(book, live("game-1", 6, market="total", status="suspended")) == [True]
+
+
+def test_a_jump_in_a_games_seqs_is_a_gap_and_the_window_before_it_is_dropped() -> None:
+    book = GameBook(300, 100)
+    recorded = [book.record(u, odds_frame(encode(u))) for u in (live("game-1", 1), live("game-1", 2), live("game-1", 5))]
+    assert [r.gap for r in recorded if r is not None] == [False, False, True]
+    snapshot, missed = parsed(*book.resume("game-1", 1))
+    assert (snapshot["recovered"], snapshot["seq"], missed) == (False, 5, [])
 
 
 def test_resume_inside_the_window_replays_every_missed_update_in_order() -> None:

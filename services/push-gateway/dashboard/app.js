@@ -71,6 +71,7 @@ function applyOdds(frame) {
 
 function applySnapshot(frame) {
   counters.snapshots += 1;
+  board.setResyncing(frame.gameId, false); // a snapshot starts the game afresh or says nothing was missed
   if (frame.game) games.remember(frame.gameId, frame.game);
   else games.learn(frame.gameId);
   if (typeof frame.stale === "boolean") board.setStale(frame.gameId, frame.stale);
@@ -89,6 +90,11 @@ function applyStatus(frame) {
   }
   if (typeof frame.gameId !== "string") return;
   if (typeof frame.stale === "boolean") board.setStale(frame.gameId, frame.stale);
+  if (frame.resyncing === true) board.setResyncing(frame.gameId, true); // the connection asks for a snapshot
+  if (typeof frame.gameStatus === "string") {
+    games.setStatus(frame.gameId, frame.gameStatus);
+    board.refreshGame(frame.gameId);
+  }
   if (typeof frame.marketStatus === "string" && typeof frame.market === "string") {
     board.setMarketStatus(frame.gameId, frame.provider, frame.market, frame.marketStatus);
   }
@@ -132,6 +138,7 @@ const connection = new GatewayConnection({
         counters.duplicates += 1;
       } else {
         counters.gaps += 1; // held back: the replay asked for brings it again, in order
+        board.setResyncing(frame.gameId, true);
       }
     },
     snapshot: applySnapshot,

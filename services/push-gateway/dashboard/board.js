@@ -96,6 +96,7 @@ export class Board {
   #groups = new Map(); // gameId -> game group
   #rows = new Map(); // row key -> market row
   #staleGames = new Set();
+  #resyncingGames = new Set(); // a gap seen, a fresh snapshot not yet had
   #downProviders = new Set();
   #dirtyRows = new Set();
   #dirtyGroups = new Set();
@@ -174,6 +175,22 @@ export class Board {
     if (group) this.#markGroup(group);
   }
 
+  // A game enters resyncing on a gap (its own or the gateway's) and leaves it on a snapshot:
+  // meanwhile its prices may be behind, and the board says so.
+  setResyncing(gameId, resyncing) {
+    if (resyncing === this.#resyncingGames.has(gameId)) return;
+    if (resyncing) this.#resyncingGames.add(gameId);
+    else this.#resyncingGames.delete(gameId);
+    const group = this.#groups.get(gameId);
+    if (group) this.#markGroup(group);
+  }
+
+  // live, stale or resyncing: what the game's prices are worth on screen.
+  stateOf(gameId) {
+    if (this.#resyncingGames.has(gameId)) return "resyncing";
+    return this.#staleGames.has(gameId) ? "stale" : "live";
+  }
+
   // marketStatus frames; without a provider they name every provider's row of the market.
   setMarketStatus(gameId, provider, market, status) {
     for (const row of this.#groups.get(gameId)?.rows ?? []) {
@@ -232,7 +249,8 @@ export class Board {
     cell.colSpan = COLUMNS.length;
     cell.innerHTML = `<span class="game-name"></span><span class="game-teams"></span>`
       + `<span class="game-sport"></span><span class="game-state"></span>`
-      + `<span class="badge badge-stale">stale</span><span class="game-seq"></span>`;
+      + `<span class="badge badge-stale">stale</span><span class="badge badge-resyncing">resyncing</span>`
+      + `<span class="game-seq"></span>`;
     const group = {
       gameId,
       body,
@@ -355,6 +373,8 @@ export class Board {
     setText(parts.state, details?.status && details.status !== "scheduled" ? details.status : "");
     setText(parts.seq, seq === undefined ? "" : `seq ${seq}`);
     group.body.classList.toggle("stale", this.#staleGames.has(group.gameId));
+    group.body.classList.toggle("resyncing", this.#resyncingGames.has(group.gameId));
+    group.body.dataset.state = this.stateOf(group.gameId);
     group.body.title = group.gameId;
   }
 }

@@ -52,6 +52,14 @@ export class GameDirectory {
     this.#onChange(gameId, details);
   }
 
+  // A status frame's gameStatus (scheduled, live, finished, cancelled): newer than what was known.
+  setStatus(gameId, status) {
+    const details = { ...(this.#details.get(gameId) ?? { name: null, sport: null, homeTeam: null, awayTeam: null,
+      gameDate: null }), status };
+    this.#details.set(gameId, details);
+    this.#onChange(gameId, details);
+  }
+
   // Called for every game seen; asks the read API once per game.
   learn(gameId) {
     if (this.#requested.has(gameId)) return;

@@ -188,7 +188,13 @@ export class GatewayConnection {
         this.#tracker.snapshot(frame);
         return this.#on.snapshot?.(frame);
       case "alert": return this.#on.alert?.(frame);
-      case "status": return this.#on.status?.(frame);
+      case "status":
+        // The gateway saw updates of the game go missing: ask for a fresh snapshot, as for a gap of our own.
+        if (frame.resyncing === true && typeof frame.gameId === "string"
+            && this.#tracker.shouldAskResume(frame.gameId)) {
+          this.#askReplay(frame.gameId);
+        }
+        return this.#on.status?.(frame);
       case "error": return this.#on.serverError?.(frame);
       default: return undefined; // pong and frames of later protocol versions
     }

@@ -18,6 +18,14 @@ from sportsfeed_common.events import Game, LiveUpdate, encode
 from .frames import snapshot_frame, without_type
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What taking an update in said about its game."""
+
+    status_changed: bool  # its market's status differs from the one before (open, for a first update)
+    gap: bool  # the game's seqs jumped: updates before it are missing from the gateway's stream
+
+
 @dataclass
 class GameEntry:
     seq: int = 0
@@ -27,6 +35,7 @@ class GameEntry:
     recent: deque[tuple[int, bytes, float]] = field(default_factory=deque)
     game_json: bytes | None = None
     sport: str | None = None
+    game_status: str | None = None  # the Game's (scheduled, live, finished, cancelled) once known
     stale: bool = False
 
 
@@ -54,13 +63,13 @@ class GameBook:
     def games_of(self, sports: set[str]) -> list[str]:
         return [game_id for game_id, entry in self._games.items() if entry.sport in sports]
 
-    def record(self, update: LiveUpdate, frame: bytes) -> bool | None:
-        """Take a LiveUpdate in; None for a seq already had (a replay by the processor after a crash),
-        otherwise whether it changed its market's status (from open, for a market's first update)."""
+    def record(self, update: LiveUpdate, frame: bytes) -> Recorded | None:
+        """Take a LiveUpdate in; None for a seq already had (a replay by the processor after a crash)."""
         entry = self.entry(update.game_id)
         if update.seq <= entry.seq:
             return None
-        if update.seq != entry.seq + 1:
+        gap = update.seq != entry.seq + 1
+        if gap:
             # A gap in odds.live (only at the start of the warm-up window, or if the processor's
             # topic lost data): what came before can no longer be replayed.
             entry.recent.clear()
@@ -72,12 +81,16 @@ class GameBook:
         entry.recent.append((update.seq, frame, self._monotonic()))
         if len(entry.recent) > self._max_per_game:
             entry.recent.popleft()
-        return status_changed
+        return Recorded(status_changed=status_changed, gap=gap)
 
-    def set_game(self, game: Game) -> None:
+    def set_game(self, game: Game) -> bool:
+        """Take a game's details in; whether they changed its status (not for its first record)."""
         entry = self.entry(game.game_id)
         entry.game_json = encode(game)
         entry.sport = game.sport
+        changed = entry.game_status is not None and entry.game_status != game.status
+        entry.game_status = game.status
+        return changed
 
     def set_stale(self, game_id: str, stale: bool) -> None:
         self.entry(game_id).stale = stale

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
 from sportsfeed_common.events import (
@@ -49,18 +50,29 @@ class Gateway:
         pushed_at = now_millis()
         update.trace.pushed_at = pushed_at
         frame = odds_frame(encode(update))
-        status_changed = self.book.record(update, frame)
-        if status_changed is None:
+        recorded = self.book.record(update, frame)
+        if recorded is None:
             return "duplicate"
         if live:
-            # A price that changed its market's status (suspended, closed, open again) is never merged away.
-            delivered = self.hub.send_price(update.game_id, self.book.sport(update.game_id), frame,
-                                            (update.game_id, update.provider, update.market),
-                                            mergeable=not status_changed)
+            game_id, sport = update.game_id, self.book.sport(update.game_id)
+            if recorded.gap:
+                # Updates of the game never reached this gateway: whoever shows it must start afresh.
+                self._send_status(game_id, sport, {"gameId": game_id, "resyncing": True, "at": _iso(pushed_at)})
+            # A price that changed its market's status (suspended, closed, open again) is never merged away,
+            # and its status frame follows it on the same queues, so the two arrive in order.
+            delivered = self.hub.send_price(game_id, sport, frame, (game_id, update.provider, update.market),
+                                            mergeable=not recorded.status_changed)
             self.metrics.frames_queued.labels("odds").inc(delivered)
+            if recorded.status_changed:
+                self._send_status(game_id, sport, {"gameId": game_id, "provider": update.provider,
+                                                   "market": update.market, "marketStatus": update.status,
+                                                   "at": _iso(pushed_at)})
             if update.trace.ingested_at is not None:
                 self.metrics.end_to_end_seconds.observe(max(0, pushed_at - update.trace.ingested_at) / 1000)
         return "pushed"
+
+    def _send_status(self, game_id: str | None, sport: str | None, status: dict[str, object]) -> None:
+        self.metrics.frames_queued.labels("status").inc(self.hub.send(game_id, sport, status_frame(status)))
 
     def _alert(self, record: ConsumerRecord, live: bool) -> str:
         alert = decode(record.value, Alert)
@@ -70,8 +82,7 @@ class Gateway:
             self.metrics.frames_queued.labels("alert").inc(
                 self.hub.send(alert.game_id, sport, alert_frame(encode(alert))))
             if status is not None:
-                self.metrics.frames_queued.labels("status").inc(
-                    self.hub.send(alert.game_id, sport, status_frame(status)))
+                self._send_status(alert.game_id, sport, status)
         return "pushed"
 
     def _status_of(self, alert: Alert) -> dict[str, object] | None:
@@ -81,9 +92,8 @@ class Gateway:
             stale = not alert.details.get("cleared", False)
             self.book.set_stale(alert.game_id, stale)
             return {"gameId": alert.game_id, "stale": stale, "at": at}
-        if alert.kind == "suspended" and alert.game_id is not None:
-            return {"gameId": alert.game_id, "provider": alert.provider, "market": alert.details.get("market"),
-                    "marketStatus": alert.details.get("status"), "at": at}
+        # A market's status change is pushed from odds.live, in order with its prices (see _live); the
+        # "suspended" alert that also reports it goes out as an alert only.
         if alert.kind in ("provider_down", "provider_up") and alert.provider is not None:
             return {"provider": alert.provider, "down": alert.kind == "provider_down", "at": at}
         return None
@@ -91,5 +101,12 @@ class Gateway:
     def _game(self, record: ConsumerRecord, live: bool) -> str:
         if record.value is None:
             return "tombstone"
-        self.book.set_game(decode(record.value, Game))
+        game = decode(record.value, Game)
+        if self.book.set_game(game) and live:
+            self._send_status(game.game_id, game.sport, {"gameId": game.game_id, "gameStatus": game.status,
+                                                        "at": _iso(now_millis())})
         return "stored"
+
+
+def _iso(epoch_millis: int) -> str:
+    return datetime.fromtimestamp(epoch_millis / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
