@@ -199,6 +199,30 @@ async def test_alerts_appear_newest_first(page: Page, gateway: FakeGateway) -> N
     await expect(page.locator("#alerts-count")).to_have_text("2")
 
 
+async def test_movements_of_one_market_fold_into_one_line_with_a_count_and_the_latest_move(
+        page: Page, gateway: FakeGateway) -> None:
+    def movement(game: str, market: str, percent: float) -> dict[str, Any]:
+        return {"type": "alert", "kind": "movement", "gameId": game, "provider": "acme", "severity": "info",
+                "message": f"{market} moved {percent}% in implied probability (acme)", "at": iso(datetime.now(UTC)),
+                "details": {"market": market, "shift": percent / 100}}
+
+    await gateway.send(movement("game-1", "spread", 5.1))
+    await gateway.send(movement("game-1", "total", 4.6))
+    await gateway.send({"type": "alert", "kind": "provider_down", "provider": "bolt", "severity": "critical",
+                        "message": "bolt sent nothing for 60 s", "at": iso(datetime.now(UTC))})
+    await gateway.send(movement("game-1", "spread", 6.3))
+    await gateway.send(movement("game-1", "spread", 7.0))
+    items = page.locator("#alerts li")
+    await until(page, "d.alerts === 5")
+    await expect(items).to_have_count(3)
+    await expect(items.first).to_contain_text("spread moved 7.0%")  # the latest move, on top
+    await expect(items.first.locator(".alert-repeats")).to_have_text("\u00d73")
+    await expect(items.first).to_have_attribute("data-repeats", "3")
+    await expect(items.nth(1)).to_have_attribute("data-kind", "provider_down")
+    await expect(items.nth(2)).to_contain_text("total moved 4.6%")
+    await expect(items.nth(2).locator(".alert-repeats")).to_have_text("")
+
+
 async def test_alerts_keep_the_last_200(page: Page, gateway: FakeGateway) -> None:
     for number in range(1, 206):
         await gateway.send({"type": "alert", "kind": "rate_low", "provider": "acme", "severity": "info",

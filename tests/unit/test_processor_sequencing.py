@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 from sportsfeed_common.events import OddsUpdate, Trace
 from sportsfeed_stream_processor.pricing import MovementThresholds, implied_probability
+from sportsfeed_stream_processor.settings import ProcessorSettings
+
+SETTINGS_DEFAULT = next(f.default for f in msgspec.structs.fields(ProcessorSettings) if f.name == "movement_thresholds")
 from sportsfeed_stream_processor.sequencing import (
     GameState,
     decode_state,
@@ -79,10 +83,13 @@ def test_a_status_change_is_reported() -> None:
     assert (suspended.status_changed, reopened.status_changed, same.status_changed) == (True, True, False)
 
 
-def test_movement_thresholds_per_sport() -> None:
-    thresholds = MovementThresholds.parse("*=0.02, soccer=0.05")
-    assert (thresholds.for_sport("soccer"), thresholds.for_sport("tennis"), thresholds.for_sport(None)) == (
-        0.05, 0.02, 0.02)
-    for bad in ("soccer=0.05", "*=2", "*=abc", "*"):
+def test_movement_thresholds_per_sport_and_market() -> None:
+    thresholds = MovementThresholds.parse("*=0.02, soccer=0.05, soccer/total=0.04, */spread=0.01")
+    assert (thresholds.for_market("soccer", "1x2"), thresholds.for_market("tennis", "moneyline"),
+            thresholds.for_market(None, "moneyline")) == (0.05, 0.02, 0.02)
+    assert thresholds.for_market("soccer", "total") == 0.04  # the sport's market before the sport
+    assert (thresholds.for_market("basketball", "spread"), thresholds.for_market(None, "spread")) == (0.01, 0.01)
+    assert MovementThresholds.parse(SETTINGS_DEFAULT).for_market("basketball", "spread") < 0.03
+    for bad in ("soccer=0.05", "*=2", "*=abc", "*", "*=0.02,soccer/=0.05", "*=0.02,/total=0.05"):
         with pytest.raises(ValueError, match="MOVEMENT_THRESHOLDS"):
             MovementThresholds.parse(bad)

@@ -58,3 +58,12 @@ def test_dynamodb_local_keeps_tables_on_disk_unless_asked_for_memory(tmp_path: P
     in_memory = DynamoDBLocal(StackConfig(state_dir=tmp_path, cache_dir=tmp_path, dynamodb_in_memory=True)).argv()
     assert "-dbPath" in on_disk and "-inMemory" not in on_disk
     assert "-inMemory" in in_memory and "-dbPath" not in in_memory
+
+
+def test_the_local_stack_raises_rate_low_when_the_simulated_provider_slows_or_stops() -> None:
+    from sportsfeed_devstack.applications import SIMULATED_PROVIDER, local_rate_low_thresholds
+    from sportsfeed_stream_processor.alerts import parse_rate_thresholds
+
+    # 20 updates/s is 1,200 a minute: under 900 in a completed minute (a stop mid-minute) is rate_low.
+    assert parse_rate_thresholds(local_rate_low_thresholds(20)) == {"*": 60, SIMULATED_PROVIDER: 900}
+    assert parse_rate_thresholds(local_rate_low_thresholds(0.01))[SIMULATED_PROVIDER] == 1

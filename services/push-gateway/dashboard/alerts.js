@@ -1,5 +1,7 @@
-// The alerts panel: newest first, the last 200. Alerts are never conflated by the
-// gateway, so a burst can be large: they are queued and written once per frame.
+// The alerts panel: newest first, the last 200 lines. Alerts are never conflated by the
+// gateway, so a burst can be large: they are queued and written once per frame. Movements of
+// one market (game, provider, market) fold into one line, moved to the top, with how many
+// there were and the latest move: a restless market must not drown the other alerts.
 
 import { formatClock } from "./format.js";
 
@@ -11,6 +13,7 @@ export class AlertsPanel {
   #count;
   #nameOf;
   #pending = []; // oldest first
+  #folded = new Map(); // fold key -> its line in the list
   #total = 0;
   #frameRequested = false;
 
@@ -38,17 +41,34 @@ export class AlertsPanel {
 
   #render() {
     this.#frameRequested = false;
-    const fragment = document.createDocumentFragment();
-    for (let index = this.#pending.length - 1; index >= 0; index -= 1) {
-      fragment.append(this.#item(this.#pending[index]));
+    for (const alert of this.#pending) {
+      const key = foldKey(alert);
+      const line = key === null ? undefined : this.#folded.get(key);
+      if (line) {
+        const repeats = Number(line.dataset.repeats) + 1;
+        const fresh = this.#item(alert, repeats);
+        line.replaceWith(fresh);
+        this.#folded.set(key, fresh);
+        this.#list.prepend(fresh);
+        continue;
+      }
+      const item = this.#item(alert, 1);
+      if (key !== null) {
+        item.dataset.fold = key;
+        this.#folded.set(key, item);
+      }
+      this.#list.prepend(item);
     }
     this.#pending = [];
-    this.#list.prepend(fragment);
-    while (this.#list.childElementCount > MAX_ALERTS) this.#list.lastElementChild.remove();
+    while (this.#list.childElementCount > MAX_ALERTS) {
+      const last = this.#list.lastElementChild;
+      if (last.dataset.fold && this.#folded.get(last.dataset.fold) === last) this.#folded.delete(last.dataset.fold);
+      last.remove();
+    }
     this.#count.textContent = String(this.#list.childElementCount);
   }
 
-  #item(alert) {
+  #item(alert, repeats) {
     const severity = SEVERITIES.has(alert.severity) ? alert.severity : "warning";
     const kind = typeof alert.kind === "string" ? alert.kind : "alert";
     const item = document.createElement("li");
@@ -57,6 +77,9 @@ export class AlertsPanel {
     item.dataset.kind = kind;
     if (typeof alert.gameId === "string") item.dataset.game = alert.gameId;
     if (typeof alert.provider === "string") item.dataset.provider = alert.provider;
+    item.dataset.repeats = String(repeats);
+    const key = foldKey(alert);
+    if (key !== null) item.dataset.fold = key;
 
     const where = [];
     if (typeof alert.gameId === "string") where.push(this.#nameOf(alert.gameId) ?? alert.gameId);
@@ -66,6 +89,7 @@ export class AlertsPanel {
       ["alert-kind", kind.replaceAll("_", " ")],
       ["alert-where", where.join(" \u00b7 ")],
       ["alert-message", typeof alert.message === "string" ? alert.message : ""],
+      ["alert-repeats", repeats > 1 ? `\u00d7${repeats}` : ""],
     ];
     for (const [className, text] of parts) {
       const span = document.createElement("span");
@@ -75,4 +99,11 @@ export class AlertsPanel {
     }
     return item;
   }
+}
+
+// Movement alerts of one market fold together; every other alert has a line of its own.
+function foldKey(alert) {
+  const market = alert.details && typeof alert.details === "object" ? alert.details.market : undefined;
+  if (alert.kind !== "movement" || typeof alert.gameId !== "string" || typeof market !== "string") return null;
+  return JSON.stringify([alert.gameId, alert.provider ?? null, market]);
 }

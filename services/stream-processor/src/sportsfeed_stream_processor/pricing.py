@@ -53,10 +53,11 @@ def largest_shift(new: ImpliedProbabilities, previous: ImpliedProbabilities) -> 
 
 
 class MovementThresholds:
-    """Per-sport movement thresholds, in implied probability points (0.02 = two points).
+    """Movement thresholds per sport and market, in implied probability points (0.02 = two points).
 
-    Configured as ``"*=0.02,soccer=0.03,tennis=0.05"``; ``*`` covers every
-    sport without its own entry.
+    Configured as ``"*=0.05,soccer=0.065,soccer/total=0.045"``: ``sport/market`` for one market of a
+    sport, ``*/market`` for a market of any sport, ``sport`` for the rest of a sport's markets, and
+    ``*`` for everything else (required).
     """
 
     def __init__(self, thresholds: Mapping[str, float]) -> None:
@@ -68,17 +69,25 @@ class MovementThresholds:
     def parse(cls, text: str) -> MovementThresholds:
         thresholds: dict[str, float] = {}
         for entry in filter(None, (part.strip() for part in text.split(","))):
-            sport, separator, value = entry.partition("=")
+            scope, separator, value = entry.partition("=")
             try:
                 threshold = float(value)
             except ValueError:
                 threshold = float("nan")
-            if not separator or not sport.strip() or not 0 < threshold < 1:
+            sport, _, market = (part.strip() for part in scope.partition("/"))
+            if not separator or not sport or ("/" in scope and not market) or not 0 < threshold < 1:
                 raise ValueError(
-                    f"MOVEMENT_THRESHOLDS: {entry!r} is not sport=points with points between 0 and 1 (e.g. soccer=0.03)"
+                    f"MOVEMENT_THRESHOLDS: {entry!r} is not sport=points or sport/market=points with points "
+                    "between 0 and 1 (e.g. soccer=0.03, soccer/total=0.045)"
                 )
-            thresholds[sport.strip()] = threshold
+            thresholds[f"{sport}/{market}" if market else sport] = threshold
         return cls(thresholds)
 
-    def for_sport(self, sport: str | None) -> float:
-        return self._thresholds.get(sport or "*", self._thresholds["*"])
+    def for_market(self, sport: str | None, market: str) -> float:
+        """The most specific threshold for ``market`` of ``sport`` (None: the game's sport is not known)."""
+        thresholds = self._thresholds
+        sport = sport or "*"
+        for scope in (f"{sport}/{market}", f"*/{market}", sport):
+            if scope in thresholds:
+                return thresholds[scope]
+        return thresholds["*"]

@@ -28,8 +28,12 @@ class ProcessorSettings(CommonSettings, kw_only=True):
     # Up to this many accepted updates are processed together: whatever has arrived, never waiting
     # for more (sportsfeed_common.faust_worker.take_arrived). Their outputs are acknowledged together.
     batch_max_messages: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
-    # A change of at least this many implied-probability points is a movement: "*=0.02,soccer=0.03".
-    movement_thresholds: str = "*=0.02"
+    # A change of at least this many implied-probability points is a movement, per sport and market
+    # ("sport=points", "sport/market=points", "*/market=points", "*" for the rest). The defaults sit at
+    # about the 99.7th percentile of one step of the simulated provider's markets, so that a movement
+    # alert stands out rather than accompanying every third update.
+    movement_thresholds: str = ("*=0.05,soccer=0.065,soccer/total=0.045,*/spread=0.023,basketball=0.055,"
+                                "cricket=0.055,tennis=0.065")
     # A live game with no update for this long is stale.
     stale_after_seconds: Seconds = 30.0
     # A provider with no update for this long is down.

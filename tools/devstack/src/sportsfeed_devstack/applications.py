@@ -110,6 +110,13 @@ class PersistenceService(PythonService):
         return http_ok(f"{self.config.persistence_url}/readyz")
 
 
+def local_rate_low_thresholds(simulator_rate: float) -> str:
+    """rate_low for the local stack: the charts' floor for every provider, and for the simulated one
+    three quarters of the rate it posts at, so that stopping or slowing it shows on the board within
+    a minute."""
+    return f"*=60,{SIMULATED_PROVIDER}={max(1, int(simulator_rate * 60 * 0.75))}"
+
+
 class StreamProcessorService(PythonService):
     name = "stream-processor"
     module = "sportsfeed_stream_processor.main"
@@ -123,7 +130,8 @@ class StreamProcessorService(PythonService):
     def settings(self) -> dict[str, str]:
         # The only processor of the local stack: a restart takes its partitions straight back.
         return {"HOST": HOST, "PORT": str(self.config.processor_port),
-                "CONSUMER_GROUP_INSTANCE_ID": "stream-processor-local"}
+                "CONSUMER_GROUP_INSTANCE_ID": "stream-processor-local",
+                "RATE_LOW_THRESHOLDS": local_rate_low_thresholds(self.config.simulator_rate)}
 
     def probe(self) -> bool:
         return http_ok(f"{self.config.processor_url}/readyz")
