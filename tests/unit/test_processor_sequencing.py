@@ -8,16 +8,16 @@ import msgspec
 import pytest
 from sportsfeed_common.events import OddsUpdate, Trace
 from sportsfeed_stream_processor.pricing import MovementThresholds, implied_probability
-from sportsfeed_stream_processor.settings import ProcessorSettings
-
-SETTINGS_DEFAULT = next(f.default for f in msgspec.structs.fields(ProcessorSettings) if f.name == "movement_thresholds")
 from sportsfeed_stream_processor.sequencing import (
     GameState,
     decode_state,
     encode_state,
     sequence,
 )
+from sportsfeed_stream_processor.settings import ProcessorSettings
 
+SETTINGS_DEFAULT = next(f.default for f in msgspec.structs.fields(ProcessorSettings)
+                        if f.name == "movement_thresholds")
 T0 = datetime(2026, 11, 23, 12, tzinfo=UTC)
 RECEIVED = datetime(2026, 11, 23, 12, 0, 5, tzinfo=UTC)
 

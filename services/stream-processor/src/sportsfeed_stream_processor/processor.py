@@ -104,7 +104,8 @@ class OddsProcessor:
         state = states.get(game_key)
         if state is None:
             state = states[game_key] = decode_state(self._game_states.get(game_key))
-        sequenced = sequence(state, update, self._thresholds.for_market(self._sport_of(update.game_id), update.market), now)
+        threshold = self._thresholds.for_market(self._sport_of(update.game_id), update.market)
+        sequenced = sequence(state, update, threshold, now)
         if sequenced is None:
             return False
         result.live.append(sequenced.live)
