@@ -24,7 +24,7 @@ function newClientId() {
 const clientId = newClientId();
 const tracker = new SeqTracker();
 const stats = new Stats();
-const counters = { applied: 0, duplicates: 0, gaps: 0, snapshots: 0, serverErrors: 0 };
+const counters = { applied: 0, duplicates: 0, gaps: 0, snapshots: 0, serverErrors: 0, resyncs: 0 };
 const providersDown = new Map(); // every provider seen -> down?
 
 const games = new GameDirectory((gameId) => {
@@ -69,6 +69,12 @@ function applyOdds(frame) {
   if (typeof frame.provider === "string" && !providersDown.has(frame.provider)) showProvider(frame.provider, false);
 }
 
+// A game's updates went missing: it shows as resyncing until its snapshot. A quick resync may come and
+// go within one painted frame, so the episodes are counted too.
+function startResyncing(gameId) {
+  if (board.setResyncing(gameId, true)) counters.resyncs += 1;
+}
+
 function applySnapshot(frame) {
   counters.snapshots += 1;
   board.setResyncing(frame.gameId, false); // a snapshot starts the game afresh or says nothing was missed
@@ -90,7 +96,7 @@ function applyStatus(frame) {
   }
   if (typeof frame.gameId !== "string") return;
   if (typeof frame.stale === "boolean") board.setStale(frame.gameId, frame.stale);
-  if (frame.resyncing === true) board.setResyncing(frame.gameId, true); // the connection asks for a snapshot
+  if (frame.resyncing === true) startResyncing(frame.gameId); // the connection asks for a snapshot
   if (typeof frame.gameStatus === "string") {
     games.setStatus(frame.gameId, frame.gameStatus);
     board.refreshGame(frame.gameId);
@@ -138,7 +144,7 @@ const connection = new GatewayConnection({
         counters.duplicates += 1;
       } else {
         counters.gaps += 1; // held back: the replay asked for brings it again, in order
-        board.setResyncing(frame.gameId, true);
+        startResyncing(frame.gameId);
       }
     },
     snapshot: applySnapshot,
@@ -177,6 +183,7 @@ window.sportsfeedDashboard = Object.freeze({
   get duplicates() { return counters.duplicates; },
   get gaps() { return counters.gaps; },
   get snapshots() { return counters.snapshots; },
+  get resyncs() { return counters.resyncs; },
   get serverErrors() { return counters.serverErrors; },
   get rate() { return stats.rate; },
   get latencyMs() { return stats.latencyMs; },

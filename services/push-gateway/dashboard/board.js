@@ -177,12 +177,14 @@ export class Board {
 
   // A game enters resyncing on a gap (its own or the gateway's) and leaves it on a snapshot:
   // meanwhile its prices may be behind, and the board says so.
+  // Whether it changed the game's state.
   setResyncing(gameId, resyncing) {
-    if (resyncing === this.#resyncingGames.has(gameId)) return;
+    if (resyncing === this.#resyncingGames.has(gameId)) return false;
     if (resyncing) this.#resyncingGames.add(gameId);
     else this.#resyncingGames.delete(gameId);
     const group = this.#groups.get(gameId);
     if (group) this.#markGroup(group);
+    return true;
   }
 
   // live, stale or resyncing: what the game's prices are worth on screen.
