@@ -2,8 +2,10 @@
 the stream processor's alerts, the gateway's status frames. No fake gateway: every state shown here is
 produced by the real services (a game's resyncing by a real gap in ``odds.live``).
 
-One private stack for the module, with feed-health thresholds short enough to watch: a live game is
-stale after 3 s without an update, a provider down after 4 s.
+One private stack for the module, with feed-health thresholds short enough to watch (a live game is
+stale after 3 s without an update, a provider down after 4 s) and a gateway that starts conflating a
+socket's prices past 16 waiting frames, with a small kernel send buffer, so that a slowed page meets
+conflation with a burst of a few hundred updates.
 """
 
 from __future__ import annotations
@@ -34,14 +36,15 @@ pytestmark = pytest.mark.integration
 
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-FEED_HEALTH = {"STALE_AFTER_SECONDS": "3", "PROVIDER_DOWN_AFTER_SECONDS": "4"}
+SETTINGS = {"STALE_AFTER_SECONDS": "3", "PROVIDER_DOWN_AFTER_SECONDS": "4",
+            "QUEUE_SOFT_LIMIT": "16", "SOCKET_SEND_BUFFER_BYTES": "4096"}
 SCREENS = 30_000  # ms: how long a state may take to reach the page (a check interval, a batch, a frame)
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     saved = dict(os.environ)
-    os.environ.update(FEED_HEALTH)  # the services read their settings from the environment they start with
+    os.environ.update(SETTINGS)  # the services read their settings from the environment they start with
     try:
         stacked = private_stack("sportsfeed-dashboard-")
         running = stacked.__enter__()
@@ -87,11 +90,13 @@ class Provider:
             assert response.status == 202, response.read()
 
     def price(self, game_id: str, home_odds: int, status: str = "open", market: str = "spread") -> None:
+        self.post("/v1/odds", {"updates": [self.update(game_id, home_odds, status, market)]})
+
+    def update(self, game_id: str, home_odds: int, status: str = "open", market: str = "spread") -> dict[str, Any]:
         self.clock += timedelta(milliseconds=10)  # every update later than the one before: each is new
-        self.post("/v1/odds", {"updates": [{
-            "provider": SIMULATED_PROVIDER, "gameId": game_id, "market": market, "status": status,
-            "ts": self.clock.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "home": -3.5, "away": 3.5, "homeOdds": home_odds, "awayOdds": -110}]})
+        return {"provider": SIMULATED_PROVIDER, "gameId": game_id, "market": market, "status": status,
+                "ts": self.clock.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "home": -3.5, "away": 3.5, "homeOdds": home_odds, "awayOdds": -110}
 
     def game(self, game_id: str, status: str) -> None:
         self.post("/v1/games", {"games": [{
@@ -166,6 +171,38 @@ def test_a_gap_in_the_stream_shows_the_game_resyncing_until_a_fresh_snapshot(pag
     # It was resyncing in between, if only for less than a painted frame (the snapshot answers at once).
     assert page.evaluate("() => window.sportsfeedDashboard.resyncs") == resyncs + 1
     expect(group(page, game_id).locator(".game-seq")).to_have_text("seq 5")
+
+
+def test_a_slowed_page_gets_every_markets_newest_price_through_conflation(page: Page, stack: Stack) -> None:
+    provider, game_id = Provider(stack), a_game()
+    markets = ("spread", "total", "moneyline")
+    for market in markets:
+        provider.price(game_id, -101, market=market)
+    for market in markets:
+        expect(row(page, game_id, market)).to_be_visible(timeout=SCREENS)
+    conflated_before = gateway_metric(stack, "sportsfeed_gateway_conflated_total")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 40})  # the page reads its socket slowly now
+    last: dict[str, int] = {}
+    for start in range(0, 600, 200):  # 600 updates, 200 per market, the prices walking down
+        updates = []
+        for number in range(start, start + 200):
+            market = markets[number % 3]
+            last[market] = -102 - number
+            updates.append(provider.update(game_id, last[market], market=market))
+        provider.post("/v1/odds", {"updates": updates})
+    for market in markets:
+        expect(row(page, game_id, market).locator('td[data-field="homeOdds"]')).to_have_text(
+            str(last[market]), timeout=120_000)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+    assert gateway_metric(stack, "sportsfeed_gateway_conflated_total") > conflated_before, "nothing was conflated"
+    assert page.evaluate("() => window.sportsfeedDashboard.gaps") == 0  # every jump was announced
+
+
+def gateway_metric(stack: Stack, name: str) -> float:
+    with urllib.request.urlopen(f"{stack.config.gateway_url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
 
 
 def test_screenshots_of_the_board_in_each_state(page: Page, stack: Stack, tmp_path: Path) -> None:
