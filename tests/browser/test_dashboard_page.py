@@ -12,6 +12,7 @@ Needs: `apt-get install chromium` and `npm ci` in services/push-gateway/dashboar
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections.abc import AsyncIterator
@@ -278,6 +279,9 @@ async def test_a_game_with_missing_updates_is_resyncing_until_its_snapshot(page:
     await gateway.send(odds(3, homeOdds=-130))  # seq 2 never arrived: the client's own gap
     await expect(group).to_have_attribute("data-state", "resyncing")
     await expect(group.locator(".badge-resyncing")).to_be_visible()
+    if folder := os.environ.get("SPORTSFEED_SCREENSHOTS"):  # docs/images holds the one the docs show
+        await page.screenshot(path=str(Path(folder) / "board-resyncing.png"), clip={
+            "x": 0, "y": 0, "width": 1000, "height": 140})
     await gateway.wait_for_message(connection, lambda op: op.get("op") == "subscribe", "replay request")
     await gateway.send({"type": "snapshot", "gameId": "game-1", "seq": 3, "recovered": False, "game": None,
                         "stale": False, "markets": [{k: v for k, v in odds(3, homeOdds=-130).items() if k != "type"}]})
