@@ -300,6 +300,21 @@ async def test_a_game_with_missing_updates_is_resyncing_until_its_snapshot(page:
     await expect(cell(page, "homeOdds")).to_have_text("-190")
 
 
+async def test_the_latency_panel_shows_each_hops_p50_and_p99_over_the_last_minute(
+        page: Page, gateway: FakeGateway) -> None:
+    for seq in range(1, 11):  # the trace says 20 ms in the processor's hop and 20 ms in the gateway's
+        await gateway.send(odds(seq))
+    hop = page.locator('#latency tr[data-hop="ingested \u2192 processed"]')
+    await expect(hop.locator("td.frames")).to_have_text("10")
+    await expect(hop.locator("td.p50")).to_have_text("20 ms")
+    await expect(hop.locator("td.p99")).to_have_text("20 ms")
+    pushed = page.locator('#latency tr[data-hop="processed \u2192 pushed"] td.p50')
+    await expect(pushed).to_have_text("20 ms")
+    figures = {row["hop"]: row for row in await dashboard(page, "latency")}
+    # End to end and the last hop read this page's clock, set from hello's serverTime (short by the round trip).
+    assert figures["end to end"]["p50"] is not None and figures["pushed \u2192 received"]["count"] == 10
+
+
 async def test_a_games_status_change_shows_on_its_header(page: Page, gateway: FakeGateway) -> None:
     await gateway.send(odds(1))
     state = page.locator('tbody.game[data-game="game-1"] .game-state')

@@ -135,6 +135,16 @@ def test_a_suspended_market_is_marked_until_it_opens_again(page: Page, stack: St
     expect(row(page, game_id).locator('td[data-field="homeOdds"]')).to_have_text("-120")
 
 
+def test_the_latency_panel_fills_from_the_platforms_own_trace_stamps(page: Page, stack: Stack) -> None:
+    provider, game_id = Provider(stack), a_game()
+    for number in range(5):
+        provider.price(game_id, -110 - number)
+    for hop in ("end to end", "ingested \u2192 processed", "processed \u2192 pushed", "pushed \u2192 received"):
+        row_of_hop = page.locator(f'#latency tr[data-hop="{hop}"]')
+        expect(row_of_hop.locator("td.p50")).to_have_text(re.compile(r"^\d[\d,]* ms$"), timeout=SCREENS)
+        expect(row_of_hop.locator("td.p99")).to_have_text(re.compile(r"^\d[\d,]* ms$"))
+
+
 def test_a_quiet_live_game_is_marked_stale_until_its_next_update(page: Page, stack: Stack) -> None:
     provider, game_id = Provider(stack), a_game()
     provider.game(game_id, "live")  # only live games go stale

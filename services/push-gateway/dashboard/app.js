@@ -9,7 +9,7 @@ import { formatCount } from "./format.js";
 import { GameDirectory } from "./games.js";
 import { GatewayConnection, gatewayUrl } from "./protocol.js";
 import { SeqTracker, Verdict } from "./sequence.js";
-import { Stats } from "./stats.js";
+import { HOPS, Stats } from "./stats.js";
 
 const HEADER_REFRESH_MS = 250;
 
@@ -157,8 +157,39 @@ const connection = new GatewayConnection({
   },
 });
 
+// The latency panel: a row per hop, its figures refreshed with the header's.
+const latencyCells = HOPS.map(([hop]) => {
+  const row = byId("latency").tBodies[0].insertRow();
+  row.dataset.hop = hop;
+  const cells = [hop, "\u2013", "\u2013", "0"].map((text, index) => {
+    const cell = row.insertCell();
+    cell.textContent = text;
+    if (index > 0) cell.className = ["num p50", "num p99", "num frames"][index - 1];
+    return cell;
+  });
+  return cells.slice(1);
+});
+
+const LATENCY_REFRESH_MS = 1000; // a minute's percentiles need no more: sorting them is the cost
+let latencyRefreshedAt = -Infinity;
+
+function refreshLatency() {
+  if (performance.now() - latencyRefreshedAt < LATENCY_REFRESH_MS) return;
+  latencyRefreshedAt = performance.now();
+  stats.summarizeLatency();
+  stats.hops.forEach(({ p50, p99, count }, index) => {
+    const [p50Cell, p99Cell, countCell] = latencyCells[index];
+    const ms = (value) => (value === null ? "\u2013" : `${formatCount(value)} ms`);
+    const texts = [ms(p50), ms(p99), formatCount(count)];
+    [p50Cell, p99Cell, countCell].forEach((cell, at) => {
+      if (cell.textContent !== texts[at]) cell.textContent = texts[at];
+    });
+  });
+}
+
 function refreshHeader() {
   stats.sample();
+  refreshLatency();
   const texts = {
     "stat-received": formatCount(stats.received),
     "stat-rate": stats.rate >= 10 ? formatCount(stats.rate) : stats.rate.toFixed(1),
@@ -187,6 +218,7 @@ window.sportsfeedDashboard = Object.freeze({
   get serverErrors() { return counters.serverErrors; },
   get rate() { return stats.rate; },
   get latencyMs() { return stats.latencyMs; },
+  get latency() { return stats.hops; },
   get rows() { return board.rowCount; },
   get games() { return board.gameCount; },
   get alerts() { return alerts.total; },
