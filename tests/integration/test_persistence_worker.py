@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,8 +28,9 @@ from sportsfeed_common.events import (
     encode,
     epoch_millis,
 )
+from sportsfeed_common.series import minute_of
 from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import SCHEDULED_INDEX, create_table
+from sportsfeed_common.table import SCHEDULED_INDEX, create_table, iso_minute, provider_key
 from sportsfeed_common.topics import (
     GAMES,
     NOT_LIVE_HEADER,
@@ -93,9 +94,9 @@ class Worker:
 START = datetime.now(UTC) - timedelta(minutes=30)
 
 
-def update(game: str, n: int) -> OddsUpdate:
+def update(game: str, n: int, provider: str = "acme") -> OddsUpdate:
     received = datetime.now(UTC).replace(microsecond=0)
-    return OddsUpdate(provider="acme", game_id=game, market="spread", ts=START + timedelta(milliseconds=n),
+    return OddsUpdate(provider=provider, game_id=game, market="spread", ts=START + timedelta(milliseconds=n),
                       home_odds=-110 - n % 50, away_odds=100 + n % 50, received_at=received,
                       trace=Trace(ingested_at=epoch_millis(received)))
 
@@ -176,6 +177,35 @@ async def test_updates_that_were_not_new_are_stored_only_where_the_table_lacks_t
     items = {item["ID"]: item for item in await wait_until_async(four_items, timeout=60, what="the late update")}
     assert (items[retry.id]["SEQ"], items[retry.id]["HOMEODDS"]) == (2, sequenced[1].home_odds)
     assert "SEQ" not in items[late.id] and items[late.id]["HOMEODDS"] == late.home_odds
+
+
+async def test_a_late_update_is_counted_once_in_its_providers_minute(servers, table, worker) -> None:
+    """Late (older than a price already live, so never sequenced): the stream processor does not count
+    it; persistence counts it when it stores it, once, whatever retries and replays bring."""
+    game_id, provider = f"game-{uuid.uuid4()}", f"late-{uuid.uuid4().hex[:8]}"
+    late = update(game_id, -5, provider)
+    not_new = [(game_id.encode(), encode(late))]
+    await produce_to(servers.kafka_bootstrap, ODDS_LIVE.name, not_new, headers=[NOT_LIVE_HEADER])
+
+    def stored(count: int) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return len(items_of(table, game_id)) == count
+        return check
+
+    await wait_until_async(stored(1), timeout=60, what="the late update")
+    assert late_counts(table, provider) == {iso_minute(minute_of(late.ts)): 1}
+    # The same update again (the provider's retry), then a later late one: only the new one counts.
+    another = update(game_id, -3, provider)
+    await produce_to(servers.kafka_bootstrap, ODDS_LIVE.name, not_new + [(game_id.encode(), encode(another))],
+                     headers=[NOT_LIVE_HEADER])
+    await wait_until_async(stored(2), timeout=60, what="the second late update")
+    assert sum(late_counts(table, provider).values()) == 2
+
+
+def late_counts(table: Any, provider: str) -> dict[str, int]:
+    """The provider's count items, by minute: here only the late share (the processor counted nothing)."""
+    items = table.query(KeyConditionExpression=Key("PK").eq(provider_key(provider)) & Key("SK").begins_with("count-"))
+    return {item["MINUTE"]: int(item["COUNT"]) for item in items["Items"]}
 
 
 def not_new_copy(live: LiveUpdate, **changes: Any) -> OddsUpdate:

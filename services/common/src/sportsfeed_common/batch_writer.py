@@ -95,6 +95,22 @@ def collapse_duplicates(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
     return list(latest.values())
 
 
+@dataclass(frozen=True)
+class Counter:
+    """An item counting something: its key, and the attributes it is created with (COUNT aside)."""
+
+    key: dict[str, Any]
+    attributes: dict[str, Any]
+
+
+def _put_found_the_item(error: ClientError) -> bool:
+    """A transaction cancelled because its conditional put (the first action) found the item."""
+    if _error_code(error) != "TransactionCanceledException":
+        return False
+    reasons = error.response.get("CancellationReasons") or []
+    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+
+
 class BatchWriter:
     def __init__(self, client: Any, table: str, backoff: Backoff | None = None, sleep: Sleep = asyncio.sleep,
                  in_flight: int = DEFAULT_IN_FLIGHT) -> None:
@@ -131,33 +147,44 @@ class BatchWriter:
         report.seconds = time.perf_counter() - started
         return report
 
-    async def put_if_absent(self, items: Sequence[dict[str, Any]]) -> WriteReport:
+    async def put_if_absent(self, items: Sequence[dict[str, Any]],
+                            counters: Callable[[dict[str, Any]], Sequence[Counter]] | None = None) -> WriteReport:
         """Store each item whose key the table lacks; leave an existing one as it is.
 
         One conditional PutItem per item (BatchWriteItem takes no conditions), so this is for the
         few items that must never overwrite another (updates that were not new when they came).
-        Retries and refusals as :meth:`write`.
+        ``counters`` names, per item, counters to add 1 to when (and only when) that item is stored:
+        the put and the additions are one transaction, so a replay, whose put finds the item,
+        counts nothing twice. ``report.items`` says how many were stored. Retries and refusals as
+        :meth:`write`.
         """
         started = time.perf_counter()
         distinct = collapse_duplicates(items)
         report = WriteReport()
         for item in distinct:
-            if await self._put_if_absent(self._put_request(item)["PutRequest"]["Item"], report):
+            typed = self._put_request(item)["PutRequest"]["Item"]
+            if await self._put_if_absent(typed, counters(item) if counters else (), report):
                 report.items += 1
         report.seconds = time.perf_counter() - started
         return report
 
-    async def _put_if_absent(self, item: dict[str, Any], report: WriteReport) -> bool:
-        """True if stored, False if the table had the key already."""
+    async def _put_if_absent(self, item: dict[str, Any], counters: Sequence[Counter], report: WriteReport) -> bool:
+        """True if stored (and counted), False if the table had the key already."""
         attempt = 0
         while True:
             report.requests += 1
             try:
-                await self._client.put_item(TableName=self._table, Item=item,
-                                            ConditionExpression="attribute_not_exists(PK)")
+                if counters:
+                    await self._client.transact_write_items(TransactItems=[
+                        {"Put": {"TableName": self._table, "Item": item,
+                                 "ConditionExpression": "attribute_not_exists(PK)"}},
+                        *(self._increment(counter) for counter in counters)])
+                else:
+                    await self._client.put_item(TableName=self._table, Item=item,
+                                                ConditionExpression="attribute_not_exists(PK)")
                 return True
             except ClientError as error:
-                if _error_code(error) == "ConditionalCheckFailedException":
+                if _error_code(error) == "ConditionalCheckFailedException" or _put_found_the_item(error):
                     return False
                 _check_retriable(error, attempt)
             except (BotoCoreError, OSError) as error:
@@ -165,6 +192,19 @@ class BatchWriter:
             report.retries += 1
             await self._sleep(self._backoff.delay(attempt))
             attempt += 1
+
+    def _increment(self, counter: Counter) -> dict[str, Any]:
+        """An Update adding 1 to ``counter``'s COUNT, creating the item with its attributes if new."""
+        names = {f"#a{n}": name for n, name in enumerate(counter.attributes)}
+        values = {f":a{n}": self._serializer.serialize(value) for n, value in enumerate(counter.attributes.values())}
+        sets = ", ".join(f"{name} = if_not_exists({name}, {value})" for name, value in zip(names, values, strict=True))
+        return {"Update": {
+            "TableName": self._table,
+            "Key": {name: self._serializer.serialize(value) for name, value in counter.key.items()},
+            "UpdateExpression": f"ADD #count :one SET {sets}" if sets else "ADD #count :one",
+            "ExpressionAttributeNames": {"#count": "COUNT", **names},
+            "ExpressionAttributeValues": {":one": {"N": "1"}, **values},
+        }}
 
     async def _write_chunk(self, pending: list[dict[str, Any]], report: WriteReport) -> None:
         attempt = 0

@@ -220,6 +220,20 @@ def count_item(count: FeedCount, partition: int, expire: datetime) -> dict[str, 
     }
 
 
+# The share of a provider's minute counting updates persistence stored that the stream processor did
+# not count: late ones (older than a price already live for their market, so never sequenced).
+LATE_SHARE = "late"
+
+
+def late_count_key(odds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """For an odds item: the key of its provider's late share of the minute of its ``TS``
+    (``count-<minute>#late``, read and added up with the partitions' shares), and the attributes
+    that item is created with."""
+    minute = minute_of(datetime.fromisoformat(odds["TS"].replace("Z", "+00:00")))
+    key = {"PK": provider_key(odds["PROVIDER"]), "SK": f"{COUNT_PREFIX}{iso_minute(minute)}#{LATE_SHARE}"}
+    return key, {"PROVIDER": odds["PROVIDER"], "MINUTE": iso_minute(minute), TTL_ATTRIBUTE: odds[TTL_ATTRIBUTE]}
+
+
 def counts_from_items(items: list[dict[str, Any]]) -> list[FeedCount]:
     """Partial count items (plain values, in sort-key order) added up per minute."""
     totals: dict[str, FeedCount] = {}

@@ -3,7 +3,8 @@
 decode each message -> park the undecodable ones in the dead-letter topic -> write the LiveUpdates
 to DynamoDB with the seq they were pushed with (all of them, or wait until it is possible) -> store
 the updates the stream processor passed on as not new (``NOT_LIVE_HEADER``) only where the table
-lacks them -> only then may the batch's offsets be committed (the caller's job).
+lacks them, counting those in their provider's minute -> only then may the batch's offsets be
+committed (the caller's job).
 
 Nothing waits on this: the push went out from the same topic. Writing before committing is what
 makes a crash at any point lose nothing: the worst case is a replay, which rewrites the same items
@@ -17,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sportsfeed_common.batch_writer import BatchWriter, WriteReport
+from sportsfeed_common.batch_writer import BatchWriter, Counter, WriteReport
 from sportsfeed_common.events import (
     EventT,
     Game,
@@ -27,7 +28,7 @@ from sportsfeed_common.events import (
     decode,
     epoch_millis,
 )
-from sportsfeed_common.table import game_item, odds_item
+from sportsfeed_common.table import game_item, late_count_key, odds_item
 from sportsfeed_common.topics import NOT_LIVE_HEADER
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,12 @@ class OddsStorer:
                 [odds_item(update, update.received_at or now, self._retention, seq=update.seq)
                  for _, update in live])
         if not_live:
+            # A not-new update the table lacks is a late price, never sequenced, so never counted by the
+            # stream processor: storing it counts it in its provider's minute, in one transaction (a
+            # retry or a replay finds it stored and counts nothing).
             report.write.add(await self._writer.put_if_absent(
-                [odds_item(update, update.received_at or now, self._retention) for _, update in not_live]))
+                [odds_item(update, update.received_at or now, self._retention) for _, update in not_live],
+                counters=lambda item: [Counter(*late_count_key(item))]))
         stored_ms = epoch_millis(self._clock())
         for _, update in live:
             if update.trace.ingested_at is not None:
