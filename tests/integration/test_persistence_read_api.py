@@ -273,6 +273,46 @@ async def test_candles_and_feed_counts_by_minute_range(pipeline: Pipeline) -> No
     assert body["nextCursor"] is None
 
 
+async def test_count_totals_per_minute_and_per_hour_for_a_game_and_a_provider(pipeline: Pipeline) -> None:
+    """A game's minute is its candles' counts over every market plus its late share; a provider's is its
+    shares added up; an hour adds its minutes up. Late shares are as persistence writes them."""
+    game, provider = f"game-{uuid.uuid4()}", f"p{uuid.uuid4().hex[:8]}"
+    start = datetime(2026, 11, 23, 12, 58, tzinfo=UTC)  # four minutes across an hour's end
+    expire = start + timedelta(days=365)
+    ohlc = Ohlc(open=2.1, high=2.3, low=2.0, close=2.25)
+    with pipeline.table.batch_writer() as batch:
+        for m in range(4):
+            minute = start + timedelta(minutes=m)
+            for market, count in (("1x2", 10 + m), ("total", 1)):
+                batch.put_item(Item=candle_item(Candle(game_id=game, market=market, minute=minute, count=count,
+                                                       home=ohlc, away=ohlc), expire))
+            batch.put_item(Item=count_item(FeedCount(provider=provider, minute=minute, count=100), 0, expire))
+            batch.put_item(Item=count_item(FeedCount(provider=provider, minute=minute, count=m), 7, expire))
+        late_minute = {"MINUTE": "2026-11-23T12:59Z", "COUNT": 2, "EXPIRE": int(expire.timestamp())}
+        batch.put_item(Item={"PK": game, "SK": "count-2026-11-23T12:59Z#late", **late_minute})
+        batch.put_item(Item={"PK": f"provider-{provider}", "SK": "count-2026-11-23T12:59Z#late",
+                             "PROVIDER": provider, **late_minute})
+    window = {"from": iso(start), "to": iso(start + timedelta(minutes=3))}
+    status, body = await pipeline.get(f"/v1/games/{game}/counts", **window)
+    assert status == 200 and body["resolution"] == "minute" and body["gameId"] == game
+    assert [(c["start"], c["count"]) for c in body["counts"]] == [
+        ("2026-11-23T12:58:00Z", 11), ("2026-11-23T12:59:00Z", 14), ("2026-11-23T13:00:00Z", 13),
+        ("2026-11-23T13:01:00Z", 14)]
+    status, body = await pipeline.get(f"/v1/games/{game}/counts", resolution="hour", **window)
+    assert status == 200 and [(c["start"], c["count"]) for c in body["counts"]] == [
+        ("2026-11-23T12:00:00Z", 25), ("2026-11-23T13:00:00Z", 27)]
+    status, body = await pipeline.get(f"/v1/providers/{provider}/counts/totals", resolution="hour", **window)
+    assert status == 200 and body["provider"] == provider and [(c["start"], c["count"]) for c in body["counts"]] == [
+        ("2026-11-23T12:00:00Z", 100 + 0 + 100 + 1 + 2), ("2026-11-23T13:00:00Z", 100 + 2 + 100 + 3)]
+    # Totals are read whole: both bounds, at most 48 hours apart, and a known resolution.
+    for query, field in (({"from": iso(start)}, "to"), ({**window, "resolution": "day"}, "resolution"),
+                         ({"from": iso(start), "to": iso(start + timedelta(hours=49))}, "from")):
+        status, body = await pipeline.get(f"/v1/games/{game}/counts", **query)
+        assert status == 400 and field in str(body), body
+    status, body = await pipeline.get(f"/v1/games/game-{uuid.uuid4()}/counts", **window)
+    assert status == 404
+
+
 async def test_cors_for_the_dashboard_origin_only(pipeline: Pipeline) -> None:
     url = f"{pipeline.read_api}/v1/games"
     async with pipeline.http.get(url, headers={"Origin": DASHBOARD}) as response:

@@ -225,13 +225,15 @@ def count_item(count: FeedCount, partition: int, expire: datetime) -> dict[str, 
 LATE_SHARE = "late"
 
 
-def late_count_key(odds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """For an odds item: the key of its provider's late share of the minute of its ``TS``
-    (``count-<minute>#late``, read and added up with the partitions' shares), and the attributes
-    that item is created with."""
-    minute = minute_of(datetime.fromisoformat(odds["TS"].replace("Z", "+00:00")))
-    key = {"PK": provider_key(odds["PROVIDER"]), "SK": f"{COUNT_PREFIX}{iso_minute(minute)}#{LATE_SHARE}"}
-    return key, {"PROVIDER": odds["PROVIDER"], "MINUTE": iso_minute(minute), TTL_ATTRIBUTE: odds[TTL_ATTRIBUTE]}
+def late_count_keys(odds: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """For an odds item: the keys of the late shares of the minute of its ``TS``, its provider's and its
+    game's (``count-<minute>#late`` under each: read and added up with the provider's partition shares,
+    and with the game's candles), each with the attributes that item is created with."""
+    minute = iso_minute(minute_of(datetime.fromisoformat(odds["TS"].replace("Z", "+00:00"))))
+    sort_key = f"{COUNT_PREFIX}{minute}#{LATE_SHARE}"
+    attributes = {"PROVIDER": odds["PROVIDER"], "MINUTE": minute, TTL_ATTRIBUTE: odds[TTL_ATTRIBUTE]}
+    return [({"PK": provider_key(odds["PROVIDER"]), "SK": sort_key}, attributes),
+            ({"PK": odds["PK"], "SK": sort_key}, {"MINUTE": minute, TTL_ATTRIBUTE: odds[TTL_ATTRIBUTE]})]
 
 
 def counts_from_items(items: list[dict[str, Any]]) -> list[FeedCount]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,8 @@ import msgspec
 from boto3.dynamodb.types import TypeDeserializer
 from sportsfeed_common.series import FeedCount
 from sportsfeed_common.table import (
+    CANDLE_PREFIX,
+    COUNT_PREFIX,
     ODDS_PREFIX,
     SCHEDULED_INDEX,
     candle_range,
@@ -30,6 +33,8 @@ from sportsfeed_common.table import (
 )
 
 DEFAULT_LIMIT = 100
+# The count totals (a game's per minute, any per hour) read every item of their range at once, unpaged.
+MAX_TOTALS_RANGE = timedelta(hours=48)
 MAX_LIMIT = 1000
 
 
@@ -90,6 +95,21 @@ def check_limit(limit: int | None) -> int:
 def check_range(start: datetime, end: datetime) -> None:
     if start > end:
         raise InvalidQuery("from", "must not be after 'to'")
+
+
+def check_totals_range(start: datetime, end: datetime) -> None:
+    check_range(start, end)
+    if end - start > MAX_TOTALS_RANGE:
+        raise InvalidQuery("from", f"must be at most {MAX_TOTALS_RANGE.total_seconds() / 3600:.0f} hours before 'to'")
+
+
+def by_hour(minutes: dict[str, int]) -> dict[str, int]:
+    """Per-minute counts (``YYYY-MM-DDThh:mmZ``, in order) added up per UTC hour (``YYYY-MM-DDThh:00Z``)."""
+    hours: dict[str, int] = {}
+    for minute, count in minutes.items():
+        hour = f"{minute[:13]}:00Z"
+        hours[hour] = hours.get(hour, 0) + count
+    return hours
 
 
 def _number_within(text: str, low: float, high: float) -> bool:
@@ -189,6 +209,38 @@ class History:
             cursor = page.next_cursor
             if cursor is None:
                 return CountsPage(counts_from_items(items), None)
+
+    async def game_minute_counts(self, game_id: str, start: datetime, end: datetime) -> dict[str, int]:
+        """A game's exact updates per minute (ISO minute -> count), from ``start`` to ``end``: its candles'
+        counts over every market, plus its late share (updates stored that were never sequenced)."""
+        check_totals_range(start, end)
+        low, high = count_range(start, end)
+        first, last = low.removeprefix(COUNT_PREFIX), high.removeprefix(COUNT_PREFIX)
+        totals: defaultdict[str, int] = defaultdict(int)
+        # Candles are keyed by market first, so every market's are read and the minutes filtered here.
+        for item in await self._whole_range(game_id, (CANDLE_PREFIX, f"{CANDLE_PREFIX}~")):
+            if first <= item["MINUTE"] <= last:
+                totals[item["MINUTE"]] += int(item["COUNT"])
+        for item in await self._whole_range(game_id, (low, high)):
+            totals[item["MINUTE"]] += int(item["COUNT"])
+        return dict(sorted(totals.items()))
+
+    async def provider_minute_counts(self, provider: str, start: datetime, end: datetime) -> dict[str, int]:
+        """A provider's exact updates per minute (ISO minute -> count): every share of each minute added up."""
+        check_totals_range(start, end)
+        totals: defaultdict[str, int] = defaultdict(int)
+        for item in await self._whole_range(provider_key(provider), count_range(start, end)):
+            totals[item["MINUTE"]] += int(item["COUNT"])
+        return dict(sorted(totals.items()))
+
+    async def _whole_range(self, partition: str, bounds: tuple[str, str]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = await self._sort_key_range(partition, bounds, MAX_LIMIT, cursor)
+            items.extend(page.items)
+            if (cursor := page.next_cursor) is None:
+                return items
 
     async def _sort_key_range(self, partition: str, bounds: tuple[str, str], limit: int | None,
                               cursor: str | None) -> Page:

@@ -16,7 +16,7 @@ from sportsfeed_common.http import (
 
 from .history import DEFAULT_LIMIT, MAX_LIMIT
 from .queries import GAME_ID_PATTERN, MAX_CURSOR_LENGTH, NAME_PATTERN
-from .responses import CandlesPage, CountsPage, GamesPage, OddsPage, StoredOdds
+from .responses import CandlesPage, CountsPage, CountTotals, GamesPage, OddsPage, StoredOdds
 
 _TIME = {"type": "string", "description": "ISO-8601 with a time zone, or epoch milliseconds"}
 
@@ -37,6 +37,12 @@ _WINDOW = [
                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
     _parameter("cursor", "query", "nextCursor of the previous page, to continue the same query",
                {"type": "string", "maxLength": MAX_CURSOR_LENGTH}),
+]
+_TOTALS = [
+    _parameter("from", "query", "Earliest time included", _TIME, required=True),
+    _parameter("to", "query", "Latest time included, at most 48 hours after from", _TIME, required=True),
+    _parameter("resolution", "query", "minute (the default) or hour",
+               {"type": "string", "enum": ["minute", "hour"]}),
 ]
 
 
@@ -66,7 +72,7 @@ def _read(summary: str, body: str, parameters: list[dict[str, Any]], not_found: 
 
 def build_openapi() -> dict[str, Any]:
     (_, components) = msgspec.json.schema_components(
-        [Game, StoredOdds, GamesPage, OddsPage, CandlesPage, CountsPage, ErrorBody], ref_template=SCHEMA_REF)
+        [Game, StoredOdds, GamesPage, OddsPage, CandlesPage, CountsPage, CountTotals, ErrorBody], ref_template=SCHEMA_REF)
     components["ReferenceOddsItem"] = {
         "type": "object",
         "description": "The latest odds item as stored (PK, SK, AWAY, HOME, AWAYODDS, HOMEODDS, CREATED, EXPIRE...)",
@@ -97,6 +103,12 @@ def build_openapi() -> dict[str, Any]:
             "/v1/providers/{provider}/counts": _read(
                 "Exact updates per minute from a provider, oldest first", "CountsPage",
                 [_parameter("provider", "path", "The provider id", _NAME_SCHEMA), *_WINDOW]),
+            "/v1/providers/{provider}/counts/totals": _read(
+                "Exact updates per minute or per hour from a provider, oldest first, at most 48 hours at once",
+                "CountTotals", [_parameter("provider", "path", "The provider id", _NAME_SCHEMA), *_TOTALS]),
+            "/v1/games/{gameId}/counts": _read(
+                "Exact updates per minute or per hour of a game, oldest first, at most 48 hours at once",
+                "CountTotals", [_GAME_ID, *_TOTALS], unknown_game),
             "/healthz": plain_operation("The process is alive."),
             "/readyz": plain_operation("DynamoDB answers (503 otherwise)."),
             "/metrics": plain_operation("Prometheus metrics.", "text/plain"),

@@ -53,7 +53,10 @@ def create_read_api(settings: PersistenceSettings, metrics: PersistenceMetrics) 
         app.router.add_get("/v1/games/{game_id}/odds", views.odds, name="odds"),
         app.router.add_get("/v1/games/{game_id}/odds/latest", views.latest_odds, name="latest_odds"),
         app.router.add_get("/v1/games/{game_id}/candles", views.candles, name="candles"),
+        app.router.add_get("/v1/games/{game_id}/counts", views.game_counts, name="game_counts"),
         app.router.add_get("/v1/providers/{provider}/counts", views.provider_counts, name="counts"),
+        app.router.add_get("/v1/providers/{provider}/counts/totals", views.provider_count_totals,
+                           name="count_totals"),
         app.router.add_get("/openapi.json", openapi_view, name="openapi"),
     ]
     _allow_cross_origin(app, routes, settings.cors_allowed_origins)

@@ -55,6 +55,22 @@ class CandlesPage(Body, kw_only=True):
     next_cursor: str | None
 
 
+class PeriodCount(Body, kw_only=True):
+    """Exact updates in one minute or hour (``start``: its first instant)."""
+
+    start: datetime
+    count: int
+
+
+class CountTotals(Body, kw_only=True, omit_defaults=True):
+    """A game's or a provider's updates per minute or per hour, oldest first (periods without any left out)."""
+
+    game_id: str | None = None
+    provider: str | None = None
+    resolution: str  # "minute" or "hour"
+    counts: list[PeriodCount]
+
+
 class CountsPage(Body, kw_only=True):
     provider: str
     counts: list[FeedCount]

@@ -28,7 +28,7 @@ from sportsfeed_common.events import (
     decode,
     epoch_millis,
 )
-from sportsfeed_common.table import game_item, late_count_key, odds_item
+from sportsfeed_common.table import game_item, late_count_keys, odds_item
 from sportsfeed_common.topics import NOT_LIVE_HEADER
 
 log = logging.getLogger(__name__)
@@ -86,11 +86,11 @@ class OddsStorer:
                  for _, update in live])
         if not_live:
             # A not-new update the table lacks is a late price, never sequenced, so never counted by the
-            # stream processor: storing it counts it in its provider's minute, in one transaction (a
-            # retry or a replay finds it stored and counts nothing).
+            # stream processor: storing it counts it in its provider's and its game's minute, in one
+            # transaction (a retry or a replay finds it stored and counts nothing).
             report.write.add(await self._writer.put_if_absent(
                 [odds_item(update, update.received_at or now, self._retention) for _, update in not_live],
-                counters=lambda item: [Counter(*late_count_key(item))]))
+                counters=lambda item: [Counter(key, attributes) for key, attributes in late_count_keys(item)]))
         stored_ms = epoch_millis(self._clock())
         for _, update in live:
             if update.trace.ingested_at is not None:

@@ -7,6 +7,7 @@ that has neither details nor odds is a 404.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -14,12 +15,14 @@ from sportsfeed_common.http import json_error, json_response
 from sportsfeed_common.table import candle_from_item
 
 from . import queries
-from .history import History, InvalidQuery
+from .history import History, InvalidQuery, by_hour
 from .responses import (
     CandlesPage,
     CountsPage,
+    CountTotals,
     GamesPage,
     OddsPage,
+    PeriodCount,
     game_from_item,
     odds_from_item,
 )
@@ -123,3 +126,50 @@ async def provider_counts(request: web.Request) -> web.Response:
     window = queries.parse_window(request.query)
     page = await _history(request).provider_counts(provider, window.start, window.end, window.limit, window.cursor)
     return json_response(CountsPage(provider=provider, counts=page.counts, next_cursor=page.next_cursor))
+
+
+RESOLUTIONS = ("minute", "hour")
+
+
+def _totals_query(request: web.Request) -> tuple[str, queries.Window]:
+    """``resolution``, and ``from`` and ``to`` (both required: totals are read whole)."""
+    queries.check_known(request.query, {"from", "to", "resolution"})
+    for bound in ("from", "to"):
+        if bound not in request.query:
+            raise InvalidQuery(bound, "required (an ISO time; totals cover at most 48 hours)")
+    return _resolution(request), queries.parse_window(request.query)
+
+
+def _resolution(request: web.Request) -> str:
+    resolution = request.query.get("resolution", "minute")
+    if resolution not in RESOLUTIONS:
+        raise InvalidQuery("resolution", "must be minute or hour")
+    return resolution
+
+
+def _periods(minutes: dict[str, int], resolution: str) -> list[PeriodCount]:
+    """Per-minute counts (``YYYY-MM-DDThh:mmZ``) as periods of ``resolution``, oldest first."""
+    totals = by_hour(minutes) if resolution == "hour" else minutes
+    return [PeriodCount(start=datetime.strptime(period, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC), count=count)
+            for period, count in totals.items()]
+
+
+async def game_counts(request: web.Request) -> web.Response:
+    """``GET /v1/games/<id>/counts?from=&to=&resolution=minute|hour``: a game's exact updates per period (its
+    candles' counts over every market, plus the late updates stored), at most 48 hours at once."""
+    game_id = queries.game_id(request.match_info["game_id"])
+    resolution, window = _totals_query(request)
+    history = _history(request)
+    minutes = await history.game_minute_counts(game_id, window.start, window.end)
+    if not minutes and not await history.known_game(game_id):
+        return _not_found(f"no game {game_id}")
+    return json_response(CountTotals(game_id=game_id, resolution=resolution, counts=_periods(minutes, resolution)))
+
+
+async def provider_count_totals(request: web.Request) -> web.Response:
+    """``GET /v1/providers/<id>/counts/totals?from=&to=&resolution=minute|hour``: a provider's exact updates per
+    period, every share of each minute added up, at most 48 hours at once."""
+    provider = queries.name("provider", request.match_info["provider"])
+    resolution, window = _totals_query(request)
+    minutes = await _history(request).provider_minute_counts(provider, window.start, window.end)
+    return json_response(CountTotals(provider=provider, resolution=resolution, counts=_periods(minutes, resolution)))
