@@ -49,6 +49,7 @@ class FakeGateway:
         self.connections: list[Connection] = []
         self.games: dict[str, dict[str, Any]] = {}  # GET /api/v1/games/<id> answers
         self.candles: dict[tuple[str, str], dict[str, Any]] = {}  # (game, market) -> candles answer
+        self.counts: dict[tuple[str, str], dict[str, Any]] = {}  # (game, resolution) -> counts answer
         self.api_requests: list[str] = []  # path and query of every /api request
         self._changed = asyncio.Condition()
 
@@ -57,6 +58,7 @@ class FakeGateway:
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/api/v1/games/{game_id}", self._game)
         app.router.add_get("/api/v1/games/{game_id}/candles", self._candles)
+        app.router.add_get("/api/v1/games/{game_id}/counts", self._counts)
         app.router.add_get("/vendor/{name}", self._vendor)
         app.router.add_get("/", self._index)
         app.router.add_get("/{name}", self._dashboard_file)
@@ -138,6 +140,13 @@ class FakeGateway:
     async def _candles(self, request: web.Request) -> web.Response:
         self.api_requests.append(request.path_qs)
         answer = self.candles.get((request.match_info["game_id"], request.query.get("market", "")))
+        if answer is None:
+            return web.json_response({"error": "not_found"}, status=404)
+        return web.json_response(answer)
+
+    async def _counts(self, request: web.Request) -> web.Response:
+        self.api_requests.append(request.path_qs)
+        answer = self.counts.get((request.match_info["game_id"], request.query.get("resolution", "minute")))
         if answer is None:
             return web.json_response({"error": "not_found"}, status=404)
         return web.json_response(answer)

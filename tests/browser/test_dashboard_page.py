@@ -438,6 +438,30 @@ async def test_a_gap_asks_for_a_replay_and_conflation_does_not(page: Page, gatew
     assert await dashboard(page, "gaps") == 1
 
 
+async def test_the_charted_games_updates_per_minute_and_per_hour(page: Page, gateway: FakeGateway) -> None:
+    now = datetime.now(UTC)
+    minute = now.replace(second=0, microsecond=0)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    gateway.counts[("game-1", "minute")] = {"gameId": "game-1", "resolution": "minute", "counts": [
+        {"start": iso(minute - timedelta(minutes=5)), "count": 12}, {"start": iso(minute), "count": 3}]}
+    gateway.counts[("game-1", "hour")] = {"gameId": "game-1", "resolution": "hour", "counts": [
+        {"start": iso(hour - timedelta(hours=1)), "count": 700}, {"start": iso(hour), "count": 15}]}
+    await gateway.send(odds(1))
+    await row(page).click()
+    plot = page.locator("#counts-plot")
+    await expect(plot).to_have_attribute("data-state", "loaded")
+    await expect(plot).to_have_attribute("data-resolution", "minute")
+    await expect(plot).to_have_attribute("data-total", "15")
+    await expect(plot).to_have_attribute("data-periods", "2")
+    await expect(plot.locator('.counts-bar-item[data-count="12"]')).to_have_count(1)
+    await page.locator('#counts button[data-resolution="hour"]').click()
+    await expect(plot).to_have_attribute("data-resolution", "hour")
+    await expect(plot).to_have_attribute("data-total", "715")
+    await expect(page.locator("#counts-total")).to_contain_text("715")
+    requests = [path for path in gateway.api_requests if "/counts" in path]
+    assert requests[0].startswith("/api/v1/games/game-1/counts?from=") and requests[-1].endswith("resolution=hour")
+
+
 async def test_chart_shows_history_then_live_points(page: Page, gateway: FakeGateway) -> None:
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     gateway.candles[("game-1", "spread")] = {

@@ -14,6 +14,8 @@ import asyncio
 import json
 import os
 import re
+import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Coroutine, Iterator
@@ -28,6 +30,7 @@ from sportsfeed_common.events import ImpliedProbabilities, LiveUpdate, Trace, en
 from sportsfeed_common.topics import ODDS_LIVE
 from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKeys
 from sportsfeed_devstack.stack import Stack
+from sportsfeed_devstack.waiting import wait_until
 
 from ..kafka_watch import produce
 from ..stacks import private_stack
@@ -36,7 +39,7 @@ pytestmark = pytest.mark.integration
 
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SETTINGS = {"STALE_AFTER_SECONDS": "3", "PROVIDER_DOWN_AFTER_SECONDS": "4",
+SETTINGS = {"STALE_AFTER_SECONDS": "3", "PROVIDER_DOWN_AFTER_SECONDS": "4", "SERIES_WRITE_INTERVAL_SECONDS": "1",
             "QUEUE_SOFT_LIMIT": "16", "SOCKET_SEND_BUFFER_BYTES": "4096"}
 SCREENS = 30_000  # ms: how long a state may take to reach the page (a check interval, a batch, a frame)
 
@@ -143,6 +146,37 @@ def test_the_latency_panel_fills_from_the_platforms_own_trace_stamps(page: Page,
         row_of_hop = page.locator(f'#latency tr[data-hop="{hop}"]')
         expect(row_of_hop.locator("td.p50")).to_have_text(re.compile(r"^\d[\d,]* ms$"), timeout=SCREENS)
         expect(row_of_hop.locator("td.p99")).to_have_text(re.compile(r"^\d[\d,]* ms$"))
+
+
+def test_the_chart_shows_a_games_candles_and_its_updates_per_minute(page: Page, stack: Stack) -> None:
+    provider, game_id = Provider(stack), a_game()
+    # Three updates three minutes ago, two a minute ago: recent enough for the series, and the older
+    # minute's candle is a point of its own beside the board's latest price.
+    for minutes_ago, prices in ((3, (-110, -111, -112)), (1, (-113, -114))):
+        provider.clock = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+        for price in prices:
+            provider.price(game_id, price)
+
+    def counted() -> bool:  # the stream processor writes its series every second here
+        window = {"from": (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "to": datetime.now(UTC).isoformat()}
+        url = f"{stack.config.gateway_url}/api/v1/games/{game_id}/counts?{urllib.parse.urlencode(window)}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return sum(c["count"] for c in json.loads(response.read())["counts"]) == 5
+        except urllib.error.HTTPError as error:
+            if error.code == 404:  # nothing of the game stored yet
+                return False
+            raise
+
+    wait_until(counted, timeout=30, what="the game's counts in the read API")
+    row(page, game_id).click()
+    expect(page.locator("#chart")).to_have_attribute("data-history", "loaded", timeout=SCREENS)
+    expect(page.locator("#chart")).to_have_attribute("data-points", "2")
+    expect(page.locator("#counts-plot")).to_have_attribute("data-total", "5", timeout=SCREENS)
+    expect(page.locator("#counts-plot")).to_have_attribute("data-periods", "2")
+    page.locator('#counts button[data-resolution="hour"]').click()
+    expect(page.locator("#counts-plot")).to_have_attribute("data-resolution", "hour", timeout=SCREENS)
+    expect(page.locator("#counts-plot")).to_have_attribute("data-total", "5")
 
 
 def test_a_quiet_live_game_is_marked_stale_until_its_next_update(page: Page, stack: Stack) -> None:

@@ -5,6 +5,7 @@
 import { AlertsPanel } from "./alerts.js";
 import { Board } from "./board.js";
 import { ChartPanel } from "./chart.js";
+import { CountsChart } from "./counts.js";
 import { formatCount } from "./format.js";
 import { GameDirectory } from "./games.js";
 import { GatewayConnection, gatewayUrl } from "./protocol.js";
@@ -44,8 +45,15 @@ const chart = new ChartPanel({
   panel: byId("chart"),
   oddsFormatOf: (gameId, market) => board.oddsFormatOf(gameId, market),
   marketsOf: (gameId) => board.marketsOf(gameId),
-  onChoose: (gameId, market) => (gameId ? showChart(gameId, market) : board.select(null)),
+  onChoose: (gameId, market) => {
+    if (gameId) showChart(gameId, market);
+    else {
+      counts.close();
+      board.select(null);
+    }
+  },
 });
+const counts = new CountsChart(byId("counts"));
 
 const alerts = new AlertsPanel({
   list: byId("alerts"),
@@ -59,6 +67,7 @@ function gameTitle(gameId) {
 
 function showChart(gameId, market) {
   board.select(gameId);
+  if (chart.state.gameId !== gameId) counts.open(gameId);
   chart.open(gameId, market, gameTitle(gameId), board.latestPrice(gameId, market));
 }
 
