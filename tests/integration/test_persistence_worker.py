@@ -35,6 +35,7 @@ from sportsfeed_common.topics import (
     GAMES,
     NOT_LIVE_HEADER,
     ODDS_LIVE,
+    UNCOUNTED_HEADER,
     create_topics,
     dead_letter,
 )
@@ -200,6 +201,34 @@ async def test_a_late_update_is_counted_once_in_its_providers_minute(servers, ta
                      headers=[NOT_LIVE_HEADER])
     await wait_until_async(stored(2), timeout=60, what="the second late update")
     assert sum(late_counts(table, provider).values()) == 2
+
+
+async def test_a_sequenced_update_the_processor_did_not_count_is_counted_once_with_its_seq(
+        servers, table, worker) -> None:
+    """Older than the processor's series horizon (UNCOUNTED_HEADER): stored with its seq and counted in its
+    provider's and game's minute, once, however often it is replayed."""
+    game_id, provider = f"game-{uuid.uuid4()}", f"old-{uuid.uuid4().hex[:8]}"
+    old = update(game_id, 1, provider)
+    live = LiveUpdate(**{name: getattr(old, name) for name in OddsUpdate.__struct_fields__}, seq=1,
+                      implied=ImpliedProbabilities(home=0.5, away=0.5), date=epoch_millis(old.received_at) // 1000)
+    record = [(game_id.encode(), encode(live))]
+    await produce_to(servers.kafka_bootstrap, ODDS_LIVE.name, record, headers=[UNCOUNTED_HEADER])
+
+    async def stored_and_counted() -> bool:
+        return len(items_of(table, game_id)) == 1 and late_counts(table, provider) == {iso_minute(minute_of(old.ts)): 1}
+
+    await wait_until_async(stored_and_counted, timeout=60, what="the update stored and counted")
+    (item,) = items_of(table, game_id)
+    assert item["SEQ"] == 1
+    # A replay of the same record (a crash before the commit): gone through, and counted nothing.
+    before = await metric(worker.url, "sportsfeed_persistence_ingested_to_stored_seconds_count")
+    await produce_to(servers.kafka_bootstrap, ODDS_LIVE.name, record, headers=[UNCOUNTED_HEADER])
+
+    async def replayed() -> bool:
+        return await metric(worker.url, "sportsfeed_persistence_ingested_to_stored_seconds_count") > before
+
+    await wait_until_async(replayed, timeout=60, what="the replay")
+    assert late_counts(table, provider) == {iso_minute(minute_of(old.ts)): 1}
 
 
 def late_counts(table: Any, provider: str) -> dict[str, int]:

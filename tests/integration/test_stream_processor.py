@@ -40,6 +40,7 @@ from sportsfeed_common.topics import (
     ODDS_LIVE,
     ODDS_RAW,
     PROVIDER_ACTIVITY,
+    UNCOUNTED_HEADER,
     create_topics,
     dead_letter,
 )
@@ -211,6 +212,31 @@ async def test_ten_thousand_updates_over_fifty_games_gap_free_with_exact_candles
                                what="candles and counts in DynamoDB equal to a recomputation")
     finally:
         stop_process(process)
+
+
+async def test_an_update_older_than_the_series_horizon_goes_live_marked_for_persistence_to_count(
+        servers, tmp_path: Path) -> None:
+    env, _ = await processor_env(servers)
+    game = f"game-{uuid.uuid4()}"
+    now = datetime.now(UTC)
+    recent, old = (OddsUpdate(provider="acme", game_id=game, market=market, ts=ts, home_odds=-110, away_odds=100,
+                              received_at=now, trace=Trace(ingested_at=epoch_millis(now)))
+                   for market, ts in (("spread", now), ("total", now - timedelta(minutes=30))))
+    process = spawn(env, tmp_path / "processor.log")
+    try:
+        async with TopicWatch(servers.kafka_bootstrap, ODDS_LIVE.name) as watch:
+            await watch.mark()
+            await produce(servers.kafka_bootstrap, ODDS_RAW.name, [(game.encode(), encode(u)) for u in (recent, old)])
+
+            async def both() -> list[Any] | None:
+                records = [r for r in await watch.read() if r.key.decode() == game]
+                return records if len(records) == 2 else None
+
+            records = await wait_until_async(both, timeout=60, what="both updates on odds.live")
+    finally:
+        stop_process(process)
+    marked = {decode(r.value, LiveUpdate).market: UNCOUNTED_HEADER in r.headers for r in records}
+    assert marked == {"spread": False, "total": True}  # live both; only the recent one is in the series
 
 
 def series_match(table: Any, games: list[str], providers: tuple[str, ...], sent: list[OddsUpdate]) -> Any:

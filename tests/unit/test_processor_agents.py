@@ -47,6 +47,7 @@ class Recorded:
     alerts: list[Alert] = field(default_factory=list)
     parked: list[tuple[bytes, str]] = field(default_factory=list)
     not_live: list[tuple[bytes, bytes]] = field(default_factory=list)  # passed on unsequenced, for storage
+    uncounted: set[str] = field(default_factory=set)  # ids of LiveUpdates folded into no series
     activity_reports: list[ProviderActivity] = field(default_factory=list)
     changelog: list[tuple[str, bytes, bytes, int]] = field(default_factory=list)  # (table, key, value, partition)
 
@@ -55,6 +56,7 @@ class Recorded:
         self.alerts += result.alerts
         self.parked += [(parked.value, parked.error) for parked in result.parked]
         self.not_live += result.not_live
+        self.uncounted |= result.uncounted
         acknowledged = asyncio.get_running_loop().create_future()
         acknowledged.set_result(None)  # at once
         return acknowledged
@@ -164,6 +166,16 @@ async def test_candles_and_counts_fold_every_new_update_once(processor: Processo
     assert minutes == [(datetime(2026, 11, 23, 7, 19, tzinfo=UTC), 6, -110, -112),
                        (datetime(2026, 11, 23, 7, 20, tzinfo=UTC), 12, -113, -118)]
     assert state.counts == {f"{p}|{m}": c for p in ("acme", "beta") for m, c in ((NOW // 1000 - 60, 3), (NOW // 1000, 6))}
+
+
+async def test_an_update_older_than_the_series_horizon_goes_live_uncounted(processor: Processor) -> None:
+    recent, old = update("game-1", 0, -110), update("game-1", -1800, -120, market="total")  # 30 min before
+    await put_all(processor, [recent, old])
+    assert [live.seq for live in processor.recorded.live] == [1, 2]
+    # Persistence counts the old one when it stores it (UNCOUNTED_HEADER); the series have only the recent one.
+    assert processor.recorded.uncounted == {processor.recorded.live[1].id}
+    state = decode_state(processor.game_states.data[b"game-1"])
+    assert [key.split("|")[0] for key in state.candles] == ["spread"]
 
 
 async def test_undecodable_updates_are_parked_and_the_next_one_goes_on(processor: Processor) -> None:

@@ -35,6 +35,11 @@ ODDS_ALERTS = TopicSpec("odds.alerts", 3)
 # is missing from the history.
 NOT_LIVE_HEADER = ("sportsfeed-not-live", b"1")
 
+# An ``odds.live`` record with this header carries a LiveUpdate the stream processor sequenced but did
+# not fold into its series: its minute was older than the series horizon. Persistence counts it when it
+# first stores it, as it counts the not-new ones, so every update is counted in the minute it belongs to.
+UNCOUNTED_HEADER = ("sportsfeed-uncounted", b"1")
+
 
 def dead_letter(topic: TopicSpec) -> TopicSpec:
     """Where a consumer parks what it gave up on: one partition, original key and bytes."""

@@ -3,8 +3,8 @@
 decode each message -> park the undecodable ones in the dead-letter topic -> write the LiveUpdates
 to DynamoDB with the seq they were pushed with (all of them, or wait until it is possible) -> store
 the updates the stream processor passed on as not new (``NOT_LIVE_HEADER``) only where the table
-lacks them, counting those in their provider's minute -> only then may the batch's offsets be
-committed (the caller's job).
+lacks them, counting those, and the sequenced ones it did not count (``UNCOUNTED_HEADER``), in
+their provider's and game's minute -> only then may the batch's offsets be committed (the caller's job).
 
 Nothing waits on this: the push went out from the same topic. Writing before committing is what
 makes a crash at any point lose nothing: the worst case is a replay, which rewrites the same items
@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sportsfeed_common.batch_writer import BatchWriter, Counter, WriteReport
 from sportsfeed_common.events import (
@@ -29,7 +30,7 @@ from sportsfeed_common.events import (
     epoch_millis,
 )
 from sportsfeed_common.table import game_item, late_count_keys, odds_item
-from sportsfeed_common.topics import NOT_LIVE_HEADER
+from sportsfeed_common.topics import NOT_LIVE_HEADER, UNCOUNTED_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,11 @@ class Message:
     def live(self) -> bool:
         """False for an update the stream processor passed on unsequenced (not new when it came)."""
         return NOT_LIVE_HEADER not in self.headers
+
+    @property
+    def counted(self) -> bool:
+        """False for a LiveUpdate the stream processor folded into no series (older than its horizon)."""
+        return UNCOUNTED_HEADER not in self.headers
 
 
 @dataclass
@@ -80,23 +86,34 @@ class OddsStorer:
         # CREATED (and so EXPIRE) come from the update when ingest stamped it, so a replay rewrites
         # byte-identical items. The sequenced items go first: a not-new update of this very batch
         # (a retry) then finds its original stored and leaves it, seq and all.
-        if live:
+        counted = [(message, update) for message, update in live if message.counted]
+        uncounted = [(message, update) for message, update in live if not message.counted]
+        if counted:
             report.write = await self._writer.write(
                 [odds_item(update, update.received_at or now, self._retention, seq=update.seq)
-                 for _, update in live])
+                 for _, update in counted])
+        # Updates the stream processor did not count: sequenced ones older than its series horizon, and
+        # not-new ones the table lacks (late prices, never sequenced). Storing each counts it in its
+        # provider's and its game's minute, in one transaction with a conditional put, so a retry or a
+        # replay finds it stored and counts nothing.
+        if uncounted:
+            report.write.add(await self._writer.put_if_absent(
+                [odds_item(update, update.received_at or now, self._retention, seq=update.seq)
+                 for _, update in uncounted], counters=_late_counters))
         if not_live:
-            # A not-new update the table lacks is a late price, never sequenced, so never counted by the
-            # stream processor: storing it counts it in its provider's and its game's minute, in one
-            # transaction (a retry or a replay finds it stored and counts nothing).
             report.write.add(await self._writer.put_if_absent(
                 [odds_item(update, update.received_at or now, self._retention) for _, update in not_live],
-                counters=lambda item: [Counter(key, attributes) for key, attributes in late_count_keys(item)]))
+                counters=_late_counters))
         stored_ms = epoch_millis(self._clock())
         for _, update in live:
             if update.trace.ingested_at is not None:
                 self._observe_lag(max(0, stored_ms - update.trace.ingested_at) / 1000)
         report.stored = len(live) + len(not_live)
         return report
+
+
+def _late_counters(item: dict[str, Any]) -> list[Counter]:
+    return [Counter(key, attributes) for key, attributes in late_count_keys(item)]
 
 
 async def decode_or_park(

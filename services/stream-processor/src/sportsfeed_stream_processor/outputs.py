@@ -16,6 +16,7 @@ from sportsfeed_common.topics import (
     ODDS_LIVE,
     ODDS_RAW,
     PROVIDER_ACTIVITY,
+    UNCOUNTED_HEADER,
 )
 
 from .activity import ProviderActivity, encode_activity
@@ -55,7 +56,9 @@ class KafkaOutputs:
 
     async def publish(self, result: BatchResult) -> Awaitable[None]:
         app = self._app
-        deliveries = [await send(app, ODDS_LIVE.name, update.game_id.encode(), encode(update))
+        uncounted = result.uncounted
+        deliveries = [await send(app, ODDS_LIVE.name, update.game_id.encode(), encode(update),
+                                 [UNCOUNTED_HEADER] if uncounted and update.id in uncounted else None)
                       for update in result.live]
         deliveries += [await send(app, ODDS_LIVE.name, key, value, [NOT_LIVE_HEADER])
                        for key, value in result.not_live]

@@ -59,6 +59,8 @@ class BatchResult:
     # What changed in the series: (game key, candle key) and (partition, count key).
     candles: set[tuple[bytes, str]] = field(default_factory=set)
     counts: set[tuple[int, str]] = field(default_factory=set)
+    # Ids of the LiveUpdates folded into no series (their minute was beyond the horizon).
+    uncounted: set[str] = field(default_factory=set)
 
 
 class OddsProcessor:
@@ -120,6 +122,8 @@ class OddsProcessor:
         if changed is not None:
             result.candles.add((game_key, changed[0]))
             result.counts.add((partition, changed[1]))
+        else:
+            result.uncounted.add(sequenced.live.id)  # older than the horizon: persistence counts it
         result.states[game_key] = (partition, state)
         self._activity[update.provider][now // 60_000 * 60] += 1
         return True
