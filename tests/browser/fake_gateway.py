@@ -138,15 +138,15 @@ class FakeGateway:
         return web.json_response(game)
 
     async def _candles(self, request: web.Request) -> web.Response:
-        self.api_requests.append(request.path_qs)
-        answer = self.candles.get((request.match_info["game_id"], request.query.get("market", "")))
-        if answer is None:
-            return web.json_response({"error": "not_found"}, status=404)
-        return web.json_response(answer)
+        return self._answer(request, self.candles, request.query.get("market", ""))
 
     async def _counts(self, request: web.Request) -> web.Response:
+        return self._answer(request, self.counts, request.query.get("resolution", "minute"))
+
+    def _answer(self, request: web.Request, answers: dict[tuple[str, str], dict[str, Any]], by: str) -> web.Response:
+        """The answer set for the request's game and ``by`` (its market, its resolution), or 404."""
         self.api_requests.append(request.path_qs)
-        answer = self.counts.get((request.match_info["game_id"], request.query.get("resolution", "minute")))
+        answer = answers.get((request.match_info["game_id"], by))
         if answer is None:
             return web.json_response({"error": "not_found"}, status=404)
         return web.json_response(answer)

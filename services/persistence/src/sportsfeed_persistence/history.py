@@ -103,6 +103,14 @@ def check_totals_range(start: datetime, end: datetime) -> None:
         raise InvalidQuery("from", f"must be at most {MAX_TOTALS_RANGE.total_seconds() / 3600:.0f} hours before 'to'")
 
 
+def _per_minute(items: list[dict[str, Any]]) -> dict[str, int]:
+    """Items with a ``MINUTE`` and a ``COUNT`` (candles, count shares) added up per minute, in order."""
+    totals: defaultdict[str, int] = defaultdict(int)
+    for item in items:
+        totals[item["MINUTE"]] += int(item["COUNT"])
+    return dict(sorted(totals.items()))
+
+
 def by_hour(minutes: dict[str, int]) -> dict[str, int]:
     """Per-minute counts (``YYYY-MM-DDThh:mmZ``, in order) added up per UTC hour (``YYYY-MM-DDThh:00Z``)."""
     hours: dict[str, int] = {}
@@ -216,22 +224,15 @@ class History:
         check_totals_range(start, end)
         low, high = count_range(start, end)
         first, last = low.removeprefix(COUNT_PREFIX), high.removeprefix(COUNT_PREFIX)
-        totals: defaultdict[str, int] = defaultdict(int)
         # Candles are keyed by market first, so every market's are read and the minutes filtered here.
-        for item in await self._whole_range(game_id, (CANDLE_PREFIX, f"{CANDLE_PREFIX}~")):
-            if first <= item["MINUTE"] <= last:
-                totals[item["MINUTE"]] += int(item["COUNT"])
-        for item in await self._whole_range(game_id, (low, high)):
-            totals[item["MINUTE"]] += int(item["COUNT"])
-        return dict(sorted(totals.items()))
+        candles = [item for item in await self._whole_range(game_id, (CANDLE_PREFIX, f"{CANDLE_PREFIX}~"))
+                   if first <= item["MINUTE"] <= last]
+        return _per_minute(candles + await self._whole_range(game_id, (low, high)))
 
     async def provider_minute_counts(self, provider: str, start: datetime, end: datetime) -> dict[str, int]:
         """A provider's exact updates per minute (ISO minute -> count): every share of each minute added up."""
         check_totals_range(start, end)
-        totals: defaultdict[str, int] = defaultdict(int)
-        for item in await self._whole_range(provider_key(provider), count_range(start, end)):
-            totals[item["MINUTE"]] += int(item["COUNT"])
-        return dict(sorted(totals.items()))
+        return _per_minute(await self._whole_range(provider_key(provider), count_range(start, end)))
 
     async def _whole_range(self, partition: str, bounds: tuple[str, str]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -28,7 +28,7 @@ import msgspec
 import psutil
 from sportsfeed_common.topics import ODDS_LIVE, TopicSpec, create_topics
 from sportsfeed_devstack.applications import http_ok
-from sportsfeed_devstack.config import free_port
+from sportsfeed_devstack.config import StackConfig, free_port
 from sportsfeed_devstack.processes import STOP_TIMEOUT_SECONDS
 from sportsfeed_devstack.stack import Stack
 from sportsfeed_devstack.waiting import wait_until
@@ -170,8 +170,7 @@ class FanoutBaseline(Subprocess):
 
 def centrifugo_binary() -> Path:
     """Where ``tools/bench/install-centrifugo`` builds it (``./sportsfeed bench`` runs that first)."""
-    cache = os.environ.get("SPORTSFEED_CACHE_DIR") or str(Path.home() / ".cache" / "sportsfeed")
-    built = Path(cache) / "bin" / "centrifugo"
+    built = StackConfig.from_env().cache_dir / "bin" / "centrifugo"  # the cache the stack's downloads use
     if built.is_file() and os.access(built, os.X_OK):
         return built
     on_path = shutil.which("centrifugo")
