@@ -189,7 +189,7 @@ async def test_unknown_games_are_404_and_bad_parameters_400_naming_the_parameter
     unknown = f"game-{uuid.uuid4()}"
     for path, params in [("/feeds", {"game": unknown}), (f"/v1/games/{unknown}", {}),
                          (f"/v1/games/{unknown}/odds", {}), (f"/v1/games/{unknown}/odds/latest", {}),
-                         (f"/v1/games/{unknown}/candles", {"market": "spread"})]:
+                         (f"/v1/games/{unknown}/candles", {"market": "spread", "provider": "acme"})]:
         status, body = await pipeline.get(path, **params)
         assert (status, body["error"]) == (404, "not_found") and unknown in body["message"], path
 
@@ -208,6 +208,8 @@ async def test_unknown_games_are_404_and_bad_parameters_400_naming_the_parameter
         (odds, {"form": "2026-11-23T12:00:00Z"}, "form"),
         ("/v1/games", {"status": "live"}, "status"),
         (f"/v1/games/{unknown}/candles", {}, "market"),
+        (f"/v1/games/{unknown}/candles", {"market": "spread"}, "provider"),
+        (f"/v1/games/{unknown}/candles", {"market": "spread", "provider": "Not a provider"}, "provider"),
         ("/v1/providers/ACME!/counts", {}, "provider"),
     ]:
         status, body = await pipeline.get(path, **params)
@@ -220,15 +222,17 @@ async def test_a_cursor_only_continues_its_own_query(pipeline: Pipeline) -> None
     for minute in range(3):
         for market in ("spread", "total"):
             pipeline.table.put_item(Item=candle_item(Candle(
-                game_id=game, market=market, minute=start + timedelta(minutes=minute), count=1,
+                game_id=game, market=market, provider="acme", minute=start + timedelta(minutes=minute), count=1,
                 home=Ohlc(open=-110, high=-110, low=-110, close=-110),
                 away=Ohlc(open=100, high=100, low=100, close=100)), start + timedelta(days=1)))
-    status, body = await pipeline.get(f"/v1/games/{game}/candles", market="spread", limit="1")
+    status, body = await pipeline.get(f"/v1/games/{game}/candles", market="spread", provider="acme", limit="1")
     assert status == 200 and body["nextCursor"]
-    status, _ = await pipeline.get(f"/v1/games/{game}/candles", market="spread", cursor=body["nextCursor"])
+    status, _ = await pipeline.get(f"/v1/games/{game}/candles", market="spread", provider="acme",
+                                   cursor=body["nextCursor"])
     assert status == 200
-    for path, params in [(f"/v1/games/{game}/candles", {"market": "total"}), (f"/v1/games/{game}-x/candles",
-                                                                              {"market": "spread"})]:
+    for path, params in [(f"/v1/games/{game}/candles", {"market": "total", "provider": "acme"}),
+                         (f"/v1/games/{game}/candles", {"market": "spread", "provider": "beta"}),
+                         (f"/v1/games/{game}-x/candles", {"market": "spread", "provider": "acme"})]:
         status, refused = await pipeline.get(path, cursor=body["nextCursor"], **params)
         assert (status, refused["errors"][0]["field"]) == (400, "cursor"), path
 
@@ -238,9 +242,10 @@ async def test_candles_and_feed_counts_by_minute_range(pipeline: Pipeline) -> No
     game, provider = f"game-{uuid.uuid4()}", f"p{uuid.uuid4().hex[:8]}"
     start = datetime(2026, 11, 23, 12, tzinfo=UTC)
     expire = start + timedelta(days=365)
-    candles = [Candle(game_id=game, market="1x2", minute=start + timedelta(minutes=m), count=m + 1,
+    candles = [Candle(game_id=game, market="1x2", provider=source, minute=start + timedelta(minutes=m),
+                      count=m + 1 if source == "acme" else 50,
                       home=Ohlc(open=2.1, high=2.3, low=2.0, close=2.25), away=Ohlc(open=3.4, high=3.5, low=3.1, close=3.2),
-                      draw=Ohlc(open=3.0, high=3.0, low=2.9, close=2.95)) for m in range(5)]
+                      draw=Ohlc(open=3.0, high=3.0, low=2.9, close=2.95)) for m in range(5) for source in ("acme", "beta")]
     with pipeline.table.batch_writer() as batch:
         for candle in candles:
             batch.put_item(Item=candle_item(candle, expire))
@@ -249,14 +254,14 @@ async def test_candles_and_feed_counts_by_minute_range(pipeline: Pipeline) -> No
             for partition in range(m % 3 + 1):
                 batch.put_item(Item=count_item(FeedCount(provider=provider, minute=start + timedelta(minutes=m),
                                                          count=20 * m), partition, expire))
-    status, body = await pipeline.get(f"/v1/games/{game}/candles", market="1x2",
+    status, body = await pipeline.get(f"/v1/games/{game}/candles", market="1x2", provider="acme",
                                       **{"from": iso(start + timedelta(minutes=1, seconds=30)),
                                          "to": iso(start + timedelta(minutes=3))})
     assert status == 200 and body["nextCursor"] is None
     assert [c["minute"] for c in body["candles"]] == [iso(start + timedelta(minutes=m)).replace(".000", "")
                                                       for m in (1, 2, 3)]
     assert body["candles"][0] == {
-        "gameId": game, "market": "1x2", "minute": "2026-11-23T12:01:00Z", "count": 2,
+        "gameId": game, "market": "1x2", "provider": "acme", "minute": "2026-11-23T12:01:00Z", "count": 2,
         "home": {"open": 2.1, "high": 2.3, "low": 2.0, "close": 2.25},
         "away": {"open": 3.4, "high": 3.5, "low": 3.1, "close": 3.2},
         "draw": {"open": 3.0, "high": 3.0, "low": 2.9, "close": 2.95},
@@ -284,8 +289,8 @@ async def test_count_totals_per_minute_and_per_hour_for_a_game_and_a_provider(pi
         for m in range(4):
             minute = start + timedelta(minutes=m)
             for market, count in (("1x2", 10 + m), ("total", 1)):
-                batch.put_item(Item=candle_item(Candle(game_id=game, market=market, minute=minute, count=count,
-                                                       home=ohlc, away=ohlc), expire))
+                batch.put_item(Item=candle_item(Candle(game_id=game, market=market, provider="acme", minute=minute,
+                                                       count=count, home=ohlc, away=ohlc), expire))
             batch.put_item(Item=count_item(FeedCount(provider=provider, minute=minute, count=100), 0, expire))
             batch.put_item(Item=count_item(FeedCount(provider=provider, minute=minute, count=m), 7, expire))
         late_minute = {"MINUTE": "2026-11-23T12:59Z", "COUNT": 2, "EXPIRE": int(expire.timestamp())}

@@ -225,7 +225,7 @@ def authorization_headers(authorization: str | None) -> dict[str, str]:
 # them with sample ones, which some handlers would refuse with 400 once let through).
 READ_ROUTES = ["/feeds?game=game-sec-unknown", "/v1/games", "/v1/games/game-sec-unknown",
                "/v1/games/game-sec-unknown/odds", "/v1/games/game-sec-unknown/odds/latest",
-               "/v1/games/game-sec-unknown/candles?market=spread", f"/v1/providers/{PROVIDER}/counts"]
+               "/v1/games/game-sec-unknown/candles?market=spread&provider=sim", f"/v1/providers/{PROVIDER}/counts"]
 
 
 @BAD_AUTHORIZATIONS

@@ -121,12 +121,13 @@ def check_sequences(live: list[LiveUpdate], sent: list[OddsUpdate]) -> None:
         assert [update_id for _, update_id in ordered] == sent_ids[game], f"{game}: seq not in the order sent"
 
 
-def expected_series(sent: list[OddsUpdate]) -> tuple[dict[tuple[str, str, str], tuple], dict[tuple[str, str], int]]:
-    candles: dict[tuple[str, str, str], list[OddsUpdate]] = defaultdict(list)
+def expected_series(sent: list[OddsUpdate]) -> tuple[dict[tuple[str, str, str, str], tuple],
+                                                     dict[tuple[str, str], int]]:
+    candles: dict[tuple[str, str, str, str], list[OddsUpdate]] = defaultdict(list)
     counts: Counter[tuple[str, str]] = Counter()
     for update in sent:
         minute = iso_minute(update.ts)
-        candles[(update.game_id, update.market, minute)].append(update)
+        candles[(update.game_id, update.market, update.provider, minute)].append(update)
         counts[(update.provider, minute)] += 1
     summary = {
         key: (len(group), group[0].home_odds, max(u.home_odds for u in group), min(u.home_odds for u in group),
@@ -140,7 +141,7 @@ def stored_series(table: Any, games: list[str], providers: tuple[str, ...]) -> t
     candles = {}
     for game in games:
         for item in table.query(KeyConditionExpression=Key("PK").eq(game) & Key("SK").begins_with("candle-"))["Items"]:
-            candles[(game, item["MARKET"], item["MINUTE"])] = (
+            candles[(game, item["MARKET"], item["PROVIDER"], item["MINUTE"])] = (
                 int(item["COUNT"]), item["HOMEOPEN"], item["HOMEHIGH"], item["HOMELOW"], item["HOMECLOSE"],
                 item["AWAYOPEN"], item["AWAYCLOSE"])
     counts: Counter[tuple[str, str]] = Counter()

@@ -121,7 +121,7 @@ async def read_api() -> AsyncIterator[TestClient]:
 
 
 @pytest.mark.parametrize("path", ["/feeds?game=game-1", "/v1/games", "/v1/games/game-1", "/v1/games/game-1/odds",
-                                  "/v1/games/game-1/odds/latest", "/v1/games/game-1/candles?market=spread",
+                                  "/v1/games/game-1/odds/latest", "/v1/games/game-1/candles?market=spread&provider=sim",
                                   "/v1/providers/acme/counts"])
 async def test_with_auth_on_every_read_route_wants_a_token(read_api: TestClient, path: str) -> None:
     for headers in ({}, {"Authorization": "Bearer garbage"}, {"Authorization": f"Bearer {token(secret='o' * 40)}"},

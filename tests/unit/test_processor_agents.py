@@ -161,10 +161,11 @@ async def test_candles_and_counts_fold_every_new_update_once(processor: Processo
     updates = [update("game-1", n * 10, -110 - n, provider=p) for n in range(9) for p in ("acme", "beta")]
     await put_all(processor, updates + updates[:4])  # replays change nothing
     state = decode_state(processor.game_states[b"game-1"])
-    minutes = sorted((c.minute, c.count, c.home.open, c.home.close) for c in state.candles.values())
-    # ts from 07:19:30: minute 07:19 holds n = 0..2, 07:20 n = 3..8; two providers each.
-    assert minutes == [(datetime(2026, 11, 23, 7, 19, tzinfo=UTC), 6, -110, -112),
-                       (datetime(2026, 11, 23, 7, 20, tzinfo=UTC), 12, -113, -118)]
+    minutes = sorted((c.minute, c.provider, c.count, c.home.open, c.home.close) for c in state.candles.values())
+    # ts from 07:19:30: minute 07:19 holds n = 0..2, 07:20 n = 3..8; a candle per provider.
+    first, second = datetime(2026, 11, 23, 7, 19, tzinfo=UTC), datetime(2026, 11, 23, 7, 20, tzinfo=UTC)
+    assert minutes == [(first, p, 3, -110, -112) for p in ("acme", "beta")] + [
+        (second, p, 6, -113, -118) for p in ("acme", "beta")]
     assert state.counts == {f"{p}|{m}": c for p in ("acme", "beta") for m, c in ((NOW // 1000 - 60, 3), (NOW // 1000, 6))}
 
 

@@ -1,4 +1,4 @@
-"""Per-minute time series: price candles per game and market, feed counts per provider.
+"""Per-minute time series: price candles per game, market and provider, feed counts per provider.
 
 The stream processor computes them and writes whole items (never an atomic
 ADD, which double-counts on every retry); the read API serves them. These
@@ -27,8 +27,12 @@ class Ohlc(Event, kw_only=True):
 
 
 class Candle(Event, kw_only=True, omit_defaults=True):
+    """One provider's prices of one market of a game within a minute: never merged across providers,
+    whose prices differ by their margins and would make a candle's high and low a mix of both."""
+
     game_id: GameId
     market: Market
+    provider: ProviderId
     minute: UtcTime
     home: Ohlc
     away: Ohlc

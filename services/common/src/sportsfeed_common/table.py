@@ -86,13 +86,13 @@ def iso_minute(moment: datetime) -> str:
     return minute_of(moment).replace(tzinfo=None).isoformat(timespec="minutes") + "Z"
 
 
-def candle_sort_key(market: str, minute: datetime) -> str:
-    return f"{CANDLE_PREFIX}{market}#{iso_minute(minute)}"
+def candle_sort_key(market: str, provider: str, minute: datetime) -> str:
+    return f"{CANDLE_PREFIX}{market}#{provider}#{iso_minute(minute)}"
 
 
-def candle_range(market: str, start: datetime, end: datetime) -> tuple[str, str]:
-    """Inclusive sort-key bounds for the candles of ``market`` in the minutes from ``start`` to ``end``."""
-    return candle_sort_key(market, start), candle_sort_key(market, end)
+def candle_range(market: str, provider: str, start: datetime, end: datetime) -> tuple[str, str]:
+    """Inclusive sort-key bounds for ``provider``'s candles of ``market`` in the minutes from ``start`` to ``end``."""
+    return candle_sort_key(market, provider, start), candle_sort_key(market, provider, end)
 
 
 def provider_key(provider: str) -> str:
@@ -179,8 +179,9 @@ def candle_item(candle: Candle, expire: datetime) -> dict[str, Any]:
     """A whole candle item: written with PutItem, so writing it again changes nothing."""
     item: dict[str, Any] = {
         "PK": candle.game_id,
-        "SK": candle_sort_key(candle.market, candle.minute),
+        "SK": candle_sort_key(candle.market, candle.provider, candle.minute),
         "MARKET": candle.market,
+        "PROVIDER": candle.provider,
         "MINUTE": iso_minute(candle.minute),
         "COUNT": candle.count,
         TTL_ATTRIBUTE: int(expire.timestamp()),
@@ -198,7 +199,8 @@ def candle_from_item(item: dict[str, Any]) -> Candle:
         for side in _SIDES
         if f"{side}OPEN" in item
     }
-    return Candle(game_id=item["PK"], market=item["MARKET"], minute=_parse_minute(item["MINUTE"]),
+    return Candle(game_id=item["PK"], market=item["MARKET"], provider=item["PROVIDER"],
+                  minute=_parse_minute(item["MINUTE"]),
                   count=item["COUNT"], **sides)
 
 

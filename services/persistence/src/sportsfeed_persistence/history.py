@@ -186,11 +186,12 @@ class History:
         check_range(start, end)
         return await self._sort_key_range(game_id, odds_range(start, end), limit, cursor)
 
-    async def candles(self, game_id: str, market: str, start: datetime, end: datetime, limit: int | None = None,
-                      cursor: str | None = None) -> Page:
-        """Per-minute candles of one market of a game, for the minutes from ``start`` to ``end``, oldest first."""
+    async def candles(self, game_id: str, market: str, provider: str, start: datetime, end: datetime,
+                      limit: int | None = None, cursor: str | None = None) -> Page:
+        """Per-minute candles of one provider's prices of one market of a game, for the minutes from ``start``
+        to ``end``, oldest first."""
         check_range(start, end)
-        return await self._sort_key_range(game_id, candle_range(market, start, end), limit, cursor)
+        return await self._sort_key_range(game_id, candle_range(market, provider, start, end), limit, cursor)
 
     async def provider_counts(self, provider: str, start: datetime, end: datetime, limit: int | None = None,
                               cursor: str | None = None) -> CountsPage:
@@ -224,7 +225,7 @@ class History:
         check_totals_range(start, end)
         low, high = count_range(start, end)
         first, last = low.removeprefix(COUNT_PREFIX), high.removeprefix(COUNT_PREFIX)
-        # Candles are keyed by market first, so every market's are read and the minutes filtered here.
+        # Candles are keyed by market and provider first, so all of them are read and the minutes filtered here.
         candles = [item for item in await self._whole_range(game_id, (CANDLE_PREFIX, f"{CANDLE_PREFIX}~"))
                    if first <= item["MINUTE"] <= last]
         return _per_minute(candles + await self._whole_range(game_id, (low, high)))

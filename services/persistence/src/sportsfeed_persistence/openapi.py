@@ -97,8 +97,12 @@ def build_openapi() -> dict[str, Any]:
             "/v1/games/{gameId}/odds/latest": _read("The newest odds update of a game", "StoredOdds", [_GAME_ID],
                                                     "The game has no odds (or does not exist)."),
             "/v1/games/{gameId}/candles": _read(
-                "Per-minute open/high/low/close per side of one market, oldest first", "CandlesPage",
-                [_GAME_ID, _parameter("market", "query", "The market, for example spread", _NAME_SCHEMA, required=True), *_WINDOW],
+                "Per-minute open/high/low/close per side of one provider's prices of one market, oldest first",
+                "CandlesPage",
+                [_GAME_ID, _parameter("market", "query", "The market, for example spread", _NAME_SCHEMA, required=True),
+                 _parameter("provider", "query", "The provider whose prices, for example sim", _NAME_SCHEMA,
+                            required=True),
+                 *_WINDOW],
                 unknown_game),
             "/v1/providers/{provider}/counts": _read(
                 "Exact updates per minute from a provider, oldest first", "CountsPage",

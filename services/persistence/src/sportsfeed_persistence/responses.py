@@ -51,6 +51,7 @@ class OddsPage(Body, kw_only=True):
 class CandlesPage(Body, kw_only=True):
     game_id: str
     market: str
+    provider: str
     candles: list[Candle]
     next_cursor: str | None
 

@@ -102,19 +102,22 @@ async def _one_item(request: web.Request, fetch: Callable[[History, str], Awaita
 
 
 async def candles(request: web.Request) -> web.Response:
-    """``GET /v1/games/<id>/candles?market=&from=&to=&limit=&cursor=``: per-minute candles, oldest first."""
-    queries.check_known(request.query, {"market", "from", "to", "limit", "cursor"})
+    """``GET /v1/games/<id>/candles?market=&provider=&from=&to=&limit=&cursor=``: one provider's per-minute
+    candles of one market, oldest first."""
+    queries.check_known(request.query, {"market", "provider", "from", "to", "limit", "cursor"})
     game_id = queries.game_id(request.match_info["game_id"])
-    if "market" not in request.query:
-        raise InvalidQuery("market", "required (for example market=spread)")
+    for required, example in (("market", "spread"), ("provider", "sim")):
+        if required not in request.query:
+            raise InvalidQuery(required, f"required (for example {required}={example})")
     market = queries.name("market", request.query["market"])
+    provider = queries.name("provider", request.query["provider"])
     window = queries.parse_window(request.query)
     history = _history(request)
-    page = await history.candles(game_id, market, window.start, window.end, window.limit, window.cursor)
+    page = await history.candles(game_id, market, provider, window.start, window.end, window.limit, window.cursor)
     if not page.items and window.cursor is None and not await history.known_game(game_id):
         return _not_found(f"no game {game_id}")
     return json_response(CandlesPage(
-        game_id=game_id, market=market, candles=[candle_from_item(item) for item in page.items],
+        game_id=game_id, market=market, provider=provider, candles=[candle_from_item(item) for item in page.items],
         next_cursor=page.next_cursor))
 
 

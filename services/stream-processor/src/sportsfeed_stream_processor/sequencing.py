@@ -35,9 +35,11 @@ class GameState(msgspec.Struct, kw_only=True):
     # The last sequenced update of each provider and market, by market_key().
     markets: dict[str, OddsUpdate] = msgspec.field(default_factory=dict)
     last_update_ms: int = 0  # processing time of the last sequenced update (staleness)
-    # Per-minute series of recent minutes (see series.py): "market|minute" and "provider|minute",
-    # minute in epoch seconds.
-    candles: dict[str, Candle] = msgspec.field(default_factory=dict)
+    # Per-minute series of recent minutes (see series.py): "market|provider|minute" and "provider|minute",
+    # minute in epoch seconds. Candles are stored under a name of their own since they became per provider:
+    # a state written before that holds per-market candles under "candles", which are ignored rather than
+    # failing to decode (their DynamoDB items stay; a game's counts add both kinds up).
+    candles: dict[str, Candle] = msgspec.field(default_factory=dict, name="providerCandles")
     counts: dict[str, int] = msgspec.field(default_factory=dict)
 
 

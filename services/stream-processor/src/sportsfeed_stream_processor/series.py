@@ -1,4 +1,4 @@
-"""Per-minute series kept exact: candles per game and market, feed counts per provider.
+"""Per-minute series kept exact: candles per game, market and provider, feed counts per provider.
 
 Each sequenced update is folded in exactly once, into its game's state (the
 same record as its seq, see sequencing.GameState); DynamoDB gets whole items
@@ -37,17 +37,19 @@ def _fold_side(ohlc: Ohlc | None, price: float | None) -> Ohlc | None:
 
 
 def fold_candle(candle: Candle | None, update: OddsUpdate) -> Candle:
-    """``candle`` (of the update's game, market and minute) with ``update`` folded in, in arrival order."""
+    """``candle`` (of the update's game, market, provider and minute) with ``update`` folded in, in arrival order."""
     if candle is None:
         home = _fold_side(None, update.home_odds)
         away = _fold_side(None, update.away_odds)
         assert home is not None and away is not None
-        return Candle(game_id=update.game_id, market=update.market, minute=minute_of(update.ts),
+        return Candle(game_id=update.game_id, market=update.market, provider=update.provider,
+                      minute=minute_of(update.ts),
                       home=home, away=away, draw=_fold_side(None, update.draw_odds), count=1)
     home = _fold_side(candle.home, update.home_odds)
     away = _fold_side(candle.away, update.away_odds)
     assert home is not None and away is not None
-    return Candle(game_id=candle.game_id, market=candle.market, minute=candle.minute, home=home, away=away,
+    return Candle(game_id=candle.game_id, market=candle.market, provider=candle.provider, minute=candle.minute,
+                  home=home, away=away,
                   draw=_fold_side(candle.draw, update.draw_odds), count=candle.count + 1)
 
 
@@ -70,7 +72,7 @@ def fold_series(state: GameState, update: OddsUpdate, now_ms: int, horizon_minut
     minute = minute_seconds(update.ts)
     if minute < oldest:
         return None
-    candle_key = f"{update.market}|{minute}"
+    candle_key = f"{update.market}|{update.provider}|{minute}"
     state.candles[candle_key] = fold_candle(state.candles.get(candle_key), update)
     count_key = f"{update.provider}|{minute}"
     state.counts[count_key] = state.counts.get(count_key, 0) + 1
