@@ -48,7 +48,7 @@ class FakeGateway:
         self.epoch = "epoch-1"
         self.connections: list[Connection] = []
         self.games: dict[str, dict[str, Any]] = {}  # GET /api/v1/games/<id> answers
-        self.candles: dict[tuple[str, str], dict[str, Any]] = {}  # (game, market) -> candles answer
+        self.candles: dict[tuple[str, str, str], dict[str, Any]] = {}  # (game, market, provider) -> candles answer
         self.counts: dict[tuple[str, str], dict[str, Any]] = {}  # (game, resolution) -> counts answer
         self.api_requests: list[str] = []  # path and query of every /api request
         self._changed = asyncio.Condition()
@@ -138,15 +138,15 @@ class FakeGateway:
         return web.json_response(game)
 
     async def _candles(self, request: web.Request) -> web.Response:
-        return self._answer(request, self.candles, request.query.get("market", ""))
+        return self._answer(request, self.candles, request.query.get("market", ""), request.query.get("provider", ""))
 
     async def _counts(self, request: web.Request) -> web.Response:
         return self._answer(request, self.counts, request.query.get("resolution", "minute"))
 
-    def _answer(self, request: web.Request, answers: dict[tuple[str, str], dict[str, Any]], by: str) -> web.Response:
-        """The answer set for the request's game and ``by`` (its market, its resolution), or 404."""
+    def _answer(self, request: web.Request, answers: dict[Any, dict[str, Any]], *by: str) -> web.Response:
+        """The answer set for the request's game and ``by`` (its market and provider, its resolution), or 404."""
         self.api_requests.append(request.path_qs)
-        answer = answers.get((request.match_info["game_id"], by))
+        answer = answers.get((request.match_info["game_id"], *by))
         if answer is None:
             return web.json_response({"error": "not_found"}, status=404)
         return web.json_response(answer)

@@ -462,37 +462,53 @@ async def test_the_charted_games_updates_per_minute_and_per_hour(page: Page, gat
     assert requests[0].startswith("/api/v1/games/game-1/counts?from=") and requests[-1].endswith("resolution=hour")
 
 
-async def test_chart_shows_history_then_live_points(page: Page, gateway: FakeGateway) -> None:
+async def test_chart_shows_one_providers_candles_then_live_prices(page: Page, gateway: FakeGateway) -> None:
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    gateway.candles[("game-1", "spread")] = {
-        "gameId": "game-1", "market": "spread", "nextCursor": None,
+    gateway.candles[("game-1", "spread", "acme")] = {
+        "gameId": "game-1", "market": "spread", "provider": "acme", "nextCursor": None,
         "candles": [
             {"minute": iso(now - timedelta(minutes=minutes)),
-             "home": {"open": -110, "high": -105, "low": -115, "close": -110 + minutes},
-             "away": {"open": -110, "high": -105, "low": -115, "close": -110 - minutes}, "count": 4}
+             "home": {"open": -110, "high": -105, "low": -125, "close": -110 - minutes},
+             "away": {"open": 100, "high": 110, "low": -105, "close": 100 + minutes}, "count": 4}
             for minutes in (12, 11, 10)
         ],
     }
     await gateway.send(odds(1))
+    await gateway.send(odds(2, provider="bolt", homeOdds=-140))
     await gateway.send(odds(1, game="game-2", market="total"))
     await row(page).click()
 
     chart = page.locator("#chart")
     await expect(chart).to_be_visible()
     await expect(chart).to_have_attribute("data-history", "loaded")
+    await expect(chart).to_have_attribute("data-provider", "acme")
     await expect(page.locator("#chart-title")).to_have_text("game-1 \u00b7 spread")
     await expect(chart.locator("canvas")).to_have_count(1)
     await until(page, "d.chart.points === 4")  # three candles and the board's current price
+    # An odds candle turned into implied probability: the longest price is the lowest probability.
+    first = (await dashboard(page, "chart"))["candles"][0]["home"]
+    assert {side: round(value, 4) for side, value in first.items()} == {
+        "open": 0.5238, "high": 0.5556, "low": 0.5122, "close": 0.5495}
     await expect(page.locator('tbody.game[data-game="game-1"]')).to_have_class(re.compile(r"\bselected\b"))
     candles_request = next(path for path in gateway.api_requests if "/candles" in path)
-    assert candles_request.startswith("/api/v1/games/game-1/candles?market=spread&from=")
+    assert candles_request.startswith("/api/v1/games/game-1/candles?market=spread&provider=acme&from=")
     assert "&to=" in candles_request
 
-    await gateway.send(odds(2, homeOdds=-120))
+    # Live prices of the charted provider fold into the current minute's candle; another provider's do not.
+    await gateway.send(odds(3, homeOdds=-120))
+    await gateway.send(odds(4, provider="bolt", homeOdds=-300))
     await until(page, "d.chart.liveUpdates === 1")
     await gateway.send(odds(2, game="game-2", provider="bolt", market="total"))  # another game: not charted
-    await until(page, "d.applied === 4")
+    await until(page, "d.applied === 6")
+    latest = (await dashboard(page, "chart"))["candles"][-1]["home"]
+    assert latest["close"] == pytest.approx(120 / 220) and latest["high"] < 0.6
     assert (await dashboard(page, "chart"))["liveUpdates"] == 1
+
+    # The other provider, chosen on screen: its own candles (none stored), its own prices.
+    await page.locator('#chart-providers button[data-provider="bolt"]').click()
+    await expect(chart).to_have_attribute("data-provider", "bolt")
+    await expect(chart).to_have_attribute("data-history", "none")
+    await until(page, "d.chart.points === 1 && Math.abs(d.chart.candles[0].home.close - 0.75) < 1e-9")
 
     # No history for game-2: the chart says so and still plots live prices.
     await page.locator('tbody.game[data-game="game-2"] tr.game-header').click()
@@ -564,7 +580,7 @@ async def test_screenshot_of_a_busy_board(page: Page, gateway: FakeGateway, tmp_
     for number, (home, away, sport) in enumerate(teams, start=1):
         gateway.games[f"game-{number}"] = game(f"game-{number}", sport, f"{home} v {away}", home, away)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    gateway.candles[("game-1", "1x2")] = {"gameId": "game-1", "market": "1x2", "candles": [
+    gateway.candles[("game-1", "1x2", "acme")] = {"gameId": "game-1", "market": "1x2", "provider": "acme", "candles": [
         {"minute": iso(now - timedelta(minutes=60 - minute)),
          "home": {"open": 2.1, "high": 2.2, "low": 2.0, "close": 2.1 + 0.3 * ((minute % 17) / 17) - minute * 0.004},
          "away": {"open": 3.4, "high": 3.5, "low": 3.3, "close": 3.4 - 0.4 * ((minute % 13) / 13) + minute * 0.006},

@@ -43,10 +43,9 @@ const board = new Board({
 
 const chart = new ChartPanel({
   panel: byId("chart"),
-  oddsFormatOf: (gameId, market) => board.oddsFormatOf(gameId, market),
-  marketsOf: (gameId) => board.marketsOf(gameId),
-  onChoose: (gameId, market) => {
-    if (gameId) showChart(gameId, market);
+  board,
+  onChoose: (gameId, market, provider) => {
+    if (gameId) showChart(gameId, market, provider);
     else {
       counts.close();
       board.select(null);
@@ -65,10 +64,13 @@ function gameTitle(gameId) {
   return games.get(gameId)?.name ?? gameId;
 }
 
-function showChart(gameId, market) {
+// provider: the one asked for if it quotes the market, otherwise the market's first.
+function showChart(gameId, market, provider) {
   board.select(gameId);
   if (chart.state.gameId !== gameId) counts.open(gameId);
-  chart.open(gameId, market, gameTitle(gameId), board.latestPrice(gameId, market));
+  const providers = board.providersOf(gameId, market);
+  const shown = providers.includes(provider) ? provider : (providers[0] ?? provider);
+  chart.open(gameId, market, shown, gameTitle(gameId), board.latestPrice(gameId, market, shown));
 }
 
 function applyOdds(frame) {

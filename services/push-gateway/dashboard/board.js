@@ -104,7 +104,8 @@ export class Board {
   #frameRequested = false;
 
   // detailsOf(gameId) -> game details or null; seqOf(gameId) -> last seq;
-  // onSelect(gameId, market) when an analyst clicks a game.
+  // onSelect(gameId, market, provider) when an analyst clicks a game (a row names its market and provider,
+  // the game's header neither).
   constructor({ table, emptyNote, detailsOf, seqOf, onSelect }) {
     this.#table = table;
     this.#emptyNote = emptyNote;
@@ -134,20 +135,20 @@ export class Board {
     return [...new Set((this.#groups.get(gameId)?.rows ?? []).map((row) => row.market))];
   }
 
-  oddsFormatOf(gameId, market) {
-    return this.#groups.get(gameId)?.rows.find((row) => row.market === market)?.values?.oddsFormat ?? null;
+  providersOf(gameId, market) {
+    return (this.#groups.get(gameId)?.rows ?? []).filter((row) => row.market === market).map((row) => row.provider);
   }
 
-  // The newest price of a market over its providers, shaped like an odds frame (seeds the chart).
-  latestPrice(gameId, market) {
-    let newest = null;
-    for (const row of this.#groups.get(gameId)?.rows ?? []) {
-      if (row.market !== market || !row.values) continue;
-      if (!newest || row.values.updatedAt > newest.updatedAt) newest = row.values;
-    }
-    if (!newest) return null;
-    const { homeOdds, awayOdds, drawOdds, oddsFormat, updatedAt } = newest;
-    return { gameId, market, ts: updatedAt, homeOdds, awayOdds, drawOdds, oddsFormat };
+  oddsFormatOf(gameId, market, provider) {
+    return this.#rows.get(rowKey(gameId, provider, market))?.values?.oddsFormat ?? null;
+  }
+
+  // A provider's newest price of a market, shaped like an odds frame (seeds the chart), or null.
+  latestPrice(gameId, market, provider) {
+    const values = this.#rows.get(rowKey(gameId, provider, market))?.values;
+    if (!values) return null;
+    const { homeOdds, awayOdds, drawOdds, oddsFormat, updatedAt } = values;
+    return { gameId, market, provider, ts: updatedAt, homeOdds, awayOdds, drawOdds, oddsFormat };
   }
 
   // One odds frame, or one market of a snapshot.
@@ -220,8 +221,9 @@ export class Board {
     const body = target.closest?.("tbody[data-game]");
     if (!body) return;
     const gameId = body.dataset.game;
-    const market = target.closest("tr[data-market]")?.dataset.market ?? this.marketsOf(gameId)[0];
-    if (market) this.#onSelect(gameId, market);
+    const row = target.closest("tr[data-market]");
+    const market = row?.dataset.market ?? this.marketsOf(gameId)[0];
+    if (market) this.#onSelect(gameId, market, row?.dataset.provider ?? this.providersOf(gameId, market)[0]);
   }
 
   #markRow(row) {
