@@ -375,6 +375,53 @@ async def test_reconnect_resumes_every_game_from_its_last_seq(page: Page, gatewa
     assert [op for op in second.messages if op.get("op") == "subscribe"] == [subscribe]
 
 
+async def test_watching_sports_and_games_subscribes_to_them_and_back_to_everything(
+        page: Page, gateway: FakeGateway) -> None:
+    gateway.games["game-1"] = game("game-1", "soccer", "Arsenal v Chelsea", "Arsenal", "Chelsea")
+    gateway.games["game-2"] = game("game-2", "tennis", "Nadal v Federer", "Nadal", "Federer")
+    first = gateway.current
+    await gateway.send(odds(1))
+    await gateway.send(odds(1, game="game-2"))
+    await page.locator('#watch-sports button[data-sport="soccer"]').click()
+    ops = lambda connection: [op for op in connection.messages if op.get("op") != "ping"]  # noqa: E731
+    await gateway.wait_for_message(first, lambda op: op.get("op") == "subscribe", "subscribe")
+    assert ops(first) == [{"op": "subscribe", "games": [], "sports": ["soccer"], "since": {}}]
+    await expect(page.locator('tbody.game[data-game="game-2"]')).to_have_count(0)
+    await expect(page.locator('tbody.game[data-game="game-1"]')).to_have_count(1)
+    # Sent before the gateway read the subscribe: dropped, not shown.
+    await gateway.send(odds(2, game="game-2"))
+    await until(page, "d.unwatched === 1")
+
+    # A game by its name, then the sport dropped: the sport's games leave by name too.
+    await page.locator("#watch-game-input").fill("nadal v federer")
+    await page.locator("#watch-game-input").press("Enter")
+    await gateway.wait_for_message(first, lambda op: op.get("games") == ["game-2"], "subscribe to game-2")
+    await page.locator('#watch-sports button[data-sport="soccer"]').click()
+    await gateway.wait_for_message(first, lambda op: op.get("op") == "unsubscribe", "unsubscribe")
+    assert ops(first)[1:] == [{"op": "subscribe", "games": ["game-2"], "sports": [], "since": {}},
+                              {"op": "unsubscribe", "games": ["game-1"], "sports": ["soccer"]}]
+    await expect(page.locator('tbody.game[data-game="game-1"]')).to_have_count(0)
+    assert "games=game-2" in page.url and "sports=" not in page.url
+
+    # A reconnect subscribes to the choice, resuming what the page has.
+    await gateway.send({"type": "snapshot", "gameId": "game-2", "seq": 2, "recovered": False, "markets": [],
+                        "game": gateway.games["game-2"], "stale": False})
+    await until(page, "d.snapshots === 1")
+    await gateway.drop()
+    second = await gateway.wait_for_connections(2)
+    await gateway.wait_for_message(second, lambda op: op.get("op") == "subscribe", "resume subscribe")
+    assert second.mode == "subscribed"
+    assert ops(second) == [{"op": "subscribe", "games": ["game-2"], "sports": [], "since": {"game-2": 2}}]
+
+    # Every game again: a fresh socket that asks for nothing.
+    await page.locator("#watch-all").click()
+    third = await gateway.wait_for_connections(3)
+    await gateway.send(odds(9, game="game-3"))
+    await expect(page.locator('tbody.game[data-game="game-3"]')).to_have_count(1)
+    assert third.mode == "everything" and ops(third) == []
+    assert await dashboard(page, "watch") == {"everything": True, "sports": [], "games": []}
+
+
 async def test_reconnect_to_a_new_epoch_resubscribes_without_since(page: Page, gateway: FakeGateway) -> None:
     await gateway.send(odds(5))
     await until(page, "d.applied === 1")

@@ -101,9 +101,21 @@ class Provider:
                 "ts": self.clock.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "home": -3.5, "away": 3.5, "homeOdds": home_odds, "awayOdds": -110}
 
-    def game(self, game_id: str, status: str) -> None:
+    def reference_price(self, game_id: str, home_odds: int) -> None:
+        """A price as the reference system's scripts post it (PUT /feeds, no key): the local stack's second
+        provider, ``reference``."""
+        self.clock += timedelta(milliseconds=10)
+        date = self.clock.strftime("%Y-%m-%d %H:%M:%S.") + f"{self.clock.microsecond // 1000:03d}"
+        request = urllib.request.Request(f"{self.ingest}/feeds", method="PUT", headers={
+            "Content-Type": "application/json"}, data=json.dumps({"odds": [{
+                "gameId": game_id, "date": date, "type": "spread", "home": -3.5, "away": 3.5, "homeOdds": home_odds,
+                "awayOdds": -110}]}).encode())
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 202, response.read()
+
+    def game(self, game_id: str, status: str, sport: str = "basketball") -> None:
         self.post("/v1/games", {"games": [{
-            "gameId": game_id, "sport": "basketball", "name": f"{game_id} match", "homeTeam": "Home",
+            "gameId": game_id, "sport": sport, "name": f"{game_id} match", "homeTeam": "Home",
             "awayTeam": "Away", "gameDate": (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace(
                 "+00:00", "Z"), "status": status}]}, method="PUT")
 
@@ -148,21 +160,29 @@ def test_the_latency_panel_fills_from_the_platforms_own_trace_stamps(page: Page,
         expect(row_of_hop.locator("td.p99")).to_have_text(re.compile(r"^\d[\d,]* ms$"))
 
 
-def test_the_chart_shows_a_games_candles_and_its_updates_per_minute(page: Page, stack: Stack) -> None:
+def american_probability(odds: int) -> float:
+    return -odds / (100 - odds) if odds < 0 else 100 / (odds + 100)
+
+
+def test_the_chart_shows_one_providers_candles_and_the_games_updates_per_minute(page: Page, stack: Stack) -> None:
     provider, game_id = Provider(stack), a_game()
-    # Three updates three minutes ago, two a minute ago: recent enough for the series, and the older
-    # minute's candle is a point of its own beside the board's latest price.
-    for minutes_ago, prices in ((3, (-110, -111, -112)), (1, (-113, -114))):
-        provider.clock = datetime.now(UTC) - timedelta(minutes=minutes_ago)
-        for price in prices:
-            provider.price(game_id, price)
+    # Three minutes ago: four prices of the simulated provider and two of the reference one; a minute ago,
+    # two more of the simulated one. Recent enough for the series, and two minutes of candles.
+    provider.clock = datetime.now(UTC) - timedelta(minutes=3)
+    for price in (-110, -130, -105, -120):
+        provider.price(game_id, price)
+    for price in (-200, -210):
+        provider.reference_price(game_id, price)
+    provider.clock = datetime.now(UTC) - timedelta(minutes=1)
+    for price in (-113, -114):
+        provider.price(game_id, price)
 
     def counted() -> bool:  # the stream processor writes its series every second here
         window = {"from": (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "to": datetime.now(UTC).isoformat()}
         url = f"{stack.config.gateway_url}/api/v1/games/{game_id}/counts?{urllib.parse.urlencode(window)}"
         try:
             with urllib.request.urlopen(url, timeout=10) as response:
-                return sum(c["count"] for c in json.loads(response.read())["counts"]) == 5
+                return sum(c["count"] for c in json.loads(response.read())["counts"]) == 8
         except urllib.error.HTTPError as error:
             if error.code == 404:  # nothing of the game stored yet
                 return False
@@ -170,13 +190,84 @@ def test_the_chart_shows_a_games_candles_and_its_updates_per_minute(page: Page, 
 
     wait_until(counted, timeout=30, what="the game's counts in the read API")
     row(page, game_id).click()
-    expect(page.locator("#chart")).to_have_attribute("data-history", "loaded", timeout=SCREENS)
-    expect(page.locator("#chart")).to_have_attribute("data-points", "2")
-    expect(page.locator("#counts-plot")).to_have_attribute("data-total", "5", timeout=SCREENS)
+    chart = page.locator("#chart")
+    expect(chart).to_have_attribute("data-provider", SIMULATED_PROVIDER, timeout=SCREENS)
+    expect(chart).to_have_attribute("data-history", "loaded", timeout=SCREENS)
+    expect(chart).to_have_attribute("data-points", "2")
+    # The older minute's candle: the simulated provider's own open, extremes and close, in probability
+    # (the longest price the lowest), with nothing of the reference provider's -200s in it.
+    first = page.evaluate("() => window.sportsfeedDashboard.chart.candles[0].home")
+    expected = {"open": -110, "high": -130, "low": -105, "close": -120}
+    assert first == pytest.approx({side: american_probability(odds) for side, odds in expected.items()})
+    expect(page.locator("#counts-plot")).to_have_attribute("data-total", "8", timeout=SCREENS)
     expect(page.locator("#counts-plot")).to_have_attribute("data-periods", "2")
     page.locator('#counts button[data-resolution="hour"]').click()
     expect(page.locator("#counts-plot")).to_have_attribute("data-resolution", "hour", timeout=SCREENS)
-    expect(page.locator("#counts-plot")).to_have_attribute("data-total", "5")
+    expect(page.locator("#counts-plot")).to_have_attribute("data-total", "8")
+
+    # The other provider, chosen on screen: its candle alone.
+    page.locator('#chart-providers button[data-provider="reference"]').click()
+    expect(chart).to_have_attribute("data-provider", "reference", timeout=SCREENS)
+    expect(chart).to_have_attribute("data-history", "loaded", timeout=SCREENS)
+    expect(chart).to_have_attribute("data-points", "1")
+    candle = page.evaluate("() => window.sportsfeedDashboard.chart.candles[0].home")
+    expected = {"open": -200, "high": -210, "low": -200, "close": -210}
+    assert candle == pytest.approx({side: american_probability(odds) for side, odds in expected.items()})
+
+
+def test_the_board_watches_only_the_sports_and_games_chosen(page: Page, browser: Browser, stack: Stack) -> None:
+    provider, basketball_game, tennis_game = Provider(stack), a_game(), a_game()
+    provider.game(basketball_game, "live", sport="basketball")
+    provider.game(tennis_game, "live", sport="tennis")
+    provider.price(basketball_game, -110)
+    provider.price(tennis_game, -120)
+    for game_id in (basketball_game, tennis_game):
+        expect(row(page, game_id)).to_be_visible(timeout=SCREENS)
+
+    page.locator('#watch-sports button[data-sport="tennis"]').click()
+    expect(page.locator('#watch-sports button[data-sport="tennis"]')).to_have_attribute("aria-pressed", "true")
+    expect(group(page, basketball_game)).to_have_count(0, timeout=SCREENS)
+    expect(row(page, tennis_game)).to_be_visible()
+    assert "sports=tennis" in page.url
+    # A page watching everything is the oracle: once it shows the basketball price, the gateway has fanned
+    # it out, and a later tennis price reaches the watching page behind it on the same socket, had it been sent.
+    oracle = browser.new_page()
+    try:
+        oracle.goto(f"{stack.config.gateway_url}/")
+        expect(oracle.locator("#connection-state")).to_have_text("live", timeout=SCREENS)
+        unwatched = page.evaluate("() => window.sportsfeedDashboard.unwatched")
+        provider.price(basketball_game, -111)
+        expect(row(oracle, basketball_game).locator('td[data-field="homeOdds"]')).to_have_text("-111", timeout=SCREENS)
+    finally:
+        oracle.close()
+    provider.price(tennis_game, -121)
+    expect(row(page, tennis_game).locator('td[data-field="homeOdds"]')).to_have_text("-121", timeout=SCREENS)
+    expect(group(page, basketball_game)).to_have_count(0)
+    assert page.evaluate("() => window.sportsfeedDashboard.unwatched") == unwatched, "sent though not subscribed"
+
+    # A game named on screen joins with its latest price (its snapshot), and the address keeps the choice.
+    page.locator("#watch-game-input").fill(basketball_game)
+    page.locator("#watch-game-input").press("Enter")
+    expect(page.locator(f'#watch-games .watch-game[data-game="{basketball_game}"]')).to_be_visible()
+    expect(row(page, basketball_game).locator('td[data-field="homeOdds"]')).to_have_text("-111", timeout=SCREENS)
+    assert f"games={basketball_game}" in page.url
+    page.reload()
+    expect(row(page, basketball_game).locator('td[data-field="homeOdds"]')).to_have_text("-111", timeout=SCREENS)
+    expect(row(page, tennis_game).locator('td[data-field="homeOdds"]')).to_have_text("-121", timeout=SCREENS)
+    assert page.evaluate("() => window.sportsfeedDashboard.watch") == {
+        "everything": False, "sports": ["tennis"], "games": [basketball_game]}
+
+    # A name that is no game is refused on the spot; "all games" brings every game back.
+    page.locator("#watch-game-input").fill("no such game")
+    page.locator("#watch-game-input").press("Enter")
+    expect(page.locator("#watch-game-input")).to_have_class(re.compile(r"\binvalid\b"))
+    page.locator('#watch-games button[data-unwatch]').click()
+    expect(group(page, basketball_game)).to_have_count(0, timeout=SCREENS)
+    page.locator("#watch-all").click()
+    expect(page.locator("#watch")).to_have_attribute("data-everything", "true")
+    provider.price(basketball_game, -112)
+    expect(row(page, basketball_game).locator('td[data-field="homeOdds"]')).to_have_text("-112", timeout=SCREENS)
+    assert "sports=" not in page.url and "games=" not in page.url
 
 
 def test_a_quiet_live_game_is_marked_stale_until_its_next_update(page: Page, stack: Stack) -> None:

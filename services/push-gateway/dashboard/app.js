@@ -11,6 +11,7 @@ import { GameDirectory } from "./games.js";
 import { GatewayConnection, gatewayUrl } from "./protocol.js";
 import { SeqTracker, Verdict } from "./sequence.js";
 import { HOPS, Stats } from "./stats.js";
+import { Watch, WatchBar } from "./watch.js";
 
 const HEADER_REFRESH_MS = 250;
 
@@ -25,13 +26,50 @@ function newClientId() {
 const clientId = newClientId();
 const tracker = new SeqTracker();
 const stats = new Stats();
-const counters = { applied: 0, duplicates: 0, gaps: 0, snapshots: 0, serverErrors: 0, resyncs: 0 };
+// unwatched: frames of games the analyst had just stopped watching, dropped on arrival.
+const counters = { applied: 0, duplicates: 0, gaps: 0, snapshots: 0, serverErrors: 0, resyncs: 0, unwatched: 0 };
 const providersDown = new Map(); // every provider seen -> down?
+let watch = Watch.fromSearch(new URLSearchParams(location.search));
 
 const games = new GameDirectory((gameId) => {
+  // A game let in before its sport was known leaves once its sport says it is not watched (and, if a
+  // resume named it, its subscription by name goes too).
+  if (!watching(gameId)) {
+    const shown = board.gameIds().includes(gameId) || tracker.lastSeqOf(gameId) !== undefined;
+    dropGame(gameId);
+    if (shown) connection.watch(watch.subscription(), { leavingGames: [gameId] });
+    return;
+  }
   board.refreshGame(gameId);
   if (chart.state.gameId === gameId) chart.retitle(gameTitle(gameId));
 });
+
+const watching = (gameId) => watch.admits(gameId, games.get(gameId)?.sport);
+
+function dropGame(gameId) {
+  board.removeGame(gameId);
+  tracker.forget(gameId);
+  if (chart.state.gameId === gameId) chart.close();
+}
+
+// The analyst chose what to watch: the board keeps only those games and the socket subscribes to them.
+function changeWatch(next) {
+  const previous = watch;
+  watch = next;
+  const search = next.toSearch(location.search).toString();
+  history.replaceState(null, "", `${location.pathname}${search ? `?${search}` : ""}`);
+  const leavingGames = [...new Set([...board.gameIds(), ...tracker.knownGames()])].filter((id) => !watching(id));
+  leavingGames.forEach(dropGame);
+  watchBar.show(next);
+  const without = (values, others) => values.filter((value) => !others.includes(value));
+  connection.watch(next.subscription(), {
+    // A game named before stays subscribed by name until it is named in an unsubscribe.
+    leavingGames: [...new Set([...leavingGames, ...without(previous.games, next.games)])],
+    addedSports: without(next.sports, previous.sports),
+    droppedSports: without(previous.sports, next.sports),
+    addedGames: without(next.games, previous.games),
+  });
+}
 
 const board = new Board({
   table: byId("board"),
@@ -53,6 +91,8 @@ const chart = new ChartPanel({
   },
 });
 const counts = new CountsChart(byId("counts"));
+
+const watchBar = new WatchBar({ element: byId("watch"), gamesKnown: () => games.known(), onChange: changeWatch });
 
 const alerts = new AlertsPanel({
   list: byId("alerts"),
@@ -143,6 +183,8 @@ const connection = new GatewayConnection({
   url: gatewayUrl(location, clientId, new URLSearchParams(location.search).get("token")),
   tracker,
   knownSports: () => games.sports(),
+  watching: () => watch.subscription(),
+  admits: watching,
   handlers: {
     state: showConnection,
     hello: (frame) => stats.syncClock(frame.serverTime),
@@ -161,6 +203,9 @@ const connection = new GatewayConnection({
     snapshot: applySnapshot,
     alert: (frame) => alerts.add(frame),
     status: applyStatus,
+    unwatched: () => {
+      counters.unwatched += 1;
+    },
     serverError: (frame) => {
       counters.serverErrors += 1;
       console.warn(`gateway error ${frame.code}: ${frame.message}`);
@@ -201,6 +246,7 @@ function refreshLatency() {
 function refreshHeader() {
   stats.sample();
   refreshLatency();
+  watchBar.refresh();
   const texts = {
     "stat-received": formatCount(stats.received),
     "stat-rate": stats.rate >= 10 ? formatCount(stats.rate) : stats.rate.toFixed(1),
@@ -226,6 +272,7 @@ window.sportsfeedDashboard = Object.freeze({
   get gaps() { return counters.gaps; },
   get snapshots() { return counters.snapshots; },
   get resyncs() { return counters.resyncs; },
+  get unwatched() { return counters.unwatched; },
   get serverErrors() { return counters.serverErrors; },
   get rate() { return stats.rate; },
   get latencyMs() { return stats.latencyMs; },
@@ -234,7 +281,10 @@ window.sportsfeedDashboard = Object.freeze({
   get games() { return board.gameCount; },
   get alerts() { return alerts.total; },
   get chart() { return chart.state; },
+  get watch() { return { everything: watch.everything, sports: watch.sports, games: watch.games }; },
+  get gameIds() { return board.gameIds(); },
 });
 
+watchBar.show(watch);
 setInterval(refreshHeader, HEADER_REFRESH_MS);
 connection.start();

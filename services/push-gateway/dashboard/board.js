@@ -131,6 +131,20 @@ export class Board {
     return this.#groups.size;
   }
 
+  gameIds() {
+    return [...this.#groups.keys()];
+  }
+
+  // The analyst stopped watching the game: its rows leave the board.
+  removeGame(gameId) {
+    const group = this.#groups.get(gameId);
+    if (!group) return;
+    this.#dropGroup(group);
+    this.#staleGames.delete(gameId);
+    this.#resyncingGames.delete(gameId);
+    if (this.#groups.size === 0) this.#emptyNote.hidden = false;
+  }
+
   marketsOf(gameId) {
     return [...new Set((this.#groups.get(gameId)?.rows ?? []).map((row) => row.market))];
   }
@@ -310,14 +324,17 @@ export class Board {
       if (group.gameId === keep || group.gameId === this.#selectedGame) continue;
       if (!oldest || group.lastUpdate < oldest.lastUpdate) oldest = group;
     }
-    if (!oldest) return;
-    for (const row of oldest.rows) {
+    if (oldest) this.#dropGroup(oldest);
+  }
+
+  #dropGroup(group) {
+    for (const row of group.rows) {
       this.#rows.delete(row.key);
       this.#dirtyRows.delete(row);
     }
-    this.#dirtyGroups.delete(oldest);
-    this.#groups.delete(oldest.gameId);
-    oldest.body.remove();
+    this.#dirtyGroups.delete(group);
+    this.#groups.delete(group.gameId);
+    group.body.remove();
   }
 
   #render() {

@@ -17,6 +17,12 @@
 //     later ones name only the game with the gap.
 // Known limit: once subscribed, games of a sport the page never learnt (no game
 // details yet) do not arrive until the page is reloaded.
+//
+// What the analyst watches (watch.js) changes that: a page watching some sports and
+// games subscribes to exactly those, on its first socket and after every reconnect
+// (with `since` for the games it has seqs of). Changing the choice unsubscribes what
+// left it and subscribes what joined it on the same socket; going back to every game
+// opens a fresh socket that sends nothing, since no op widens a socket again.
 
 import { Verdict } from "./sequence.js";
 
@@ -67,14 +73,21 @@ export class GatewayConnection {
   #lastFrameAt = 0;
   #lastPingAt = 0;
   #subscribedThisSocket = false;
+  #subscribedToWatch = false; // this socket's subscription is the analyst's choice, not "everything known"
+  #everythingOnNextSocket = false; // back to every game: the next socket subscribes to nothing
   #hadConnection = false;
+  #watching;
+  #admits;
 
-  // tracker: a SeqTracker; knownSports: () => string[]; handlers: { state, hello,
-  // odds(frame, verdict), snapshot, alert, status, serverError }, each optional.
-  constructor({ url, tracker, knownSports, handlers }) {
+  // tracker: a SeqTracker; knownSports: () => string[]; watching: () => {sports, games} or null (every
+  // game); admits(gameId): whether the page still wants the game's frames; handlers: { state, hello,
+  // odds(frame, verdict), snapshot, alert, status, serverError, unwatched }, each optional.
+  constructor({ url, tracker, knownSports, watching = () => null, admits = () => true, handlers }) {
     this.#url = url;
     this.#tracker = tracker;
     this.#knownSports = knownSports;
+    this.#watching = watching;
+    this.#admits = admits;
     this.#on = handlers;
   }
 
@@ -102,6 +115,7 @@ export class GatewayConnection {
   #open() {
     this.#retryTimer = null;
     this.#subscribedThisSocket = false;
+    this.#subscribedToWatch = false;
     this.#lastFrameAt = Date.now();
     this.#setState(this.#hadConnection ? ConnectionState.RECONNECTING : ConnectionState.CONNECTING,
       this.#attempt ? `attempt ${this.#attempt}` : "");
@@ -121,9 +135,11 @@ export class GatewayConnection {
     });
   }
 
-  // A page that will subscribe at once (it knows games or sports) asks for nothing before it does.
+  // A page that will subscribe at once (it watches, or knows games or sports) asks for nothing before it does.
   #urlForThisSocket() {
-    const willSubscribe = this.#tracker.knownGames().length > 0 || this.#knownSports().length > 0;
+    if (this.#everythingOnNextSocket) return this.#url;
+    const willSubscribe = this.#watching() !== null || this.#tracker.knownGames().length > 0
+      || this.#knownSports().length > 0;
     return willSubscribe ? `${this.#url}&mode=subscribed` : this.#url;
   }
 
@@ -153,6 +169,35 @@ export class GatewayConnection {
     this.#open();
   }
 
+  // A fresh socket at once, the old one closed without counting as a lost connection.
+  #reopen() {
+    const socket = this.#socket;
+    this.#socket = null;
+    socket?.close(1000, "watching something else");
+    this.#connectNow();
+  }
+
+  // The analyst changed what the page watches. next: {sports, games}, or null for every game;
+  // change: the games that left the board and the sports and games that joined or left the choice.
+  watch(next, { leavingGames = [], addedSports = [], droppedSports = [], addedGames = [] } = {}) {
+    if (next === null) {
+      this.#tracker.forgetAll(); // a socket that receives everything needs no since: nothing to resume
+      this.#everythingOnNextSocket = true;
+      this.#reopen();
+    } else if (!this.#socket || this.#state !== ConnectionState.LIVE) {
+      // the next socket subscribes to the new choice when it opens
+    } else if (!this.#subscribedThisSocket) {
+      // Receiving everything until now: the choice narrows it. Only the games chosen are named: a game
+      // seen so far whose sport is not known yet comes through its sport's subscription if it is watched.
+      this.#subscribeToEverythingKnown(true, false);
+    } else if (!this.#subscribedToWatch) {
+      this.#reopen(); // subscribed to every game known (a resume): start over on the choice
+    } else {
+      this.#sendInChunks("unsubscribe", leavingGames, droppedSports, {});
+      this.#sendInChunks("subscribe", addedGames, addedSports, {});
+    }
+  }
+
   #checkAlive() {
     const socket = this.#socket;
     if (!socket) return;
@@ -180,6 +225,11 @@ export class GatewayConnection {
       return; // not ours to fix; the next frame may be fine
     }
     if (!frame || typeof frame !== "object") return;
+    // Frames of a game the analyst just stopped watching, sent before the unsubscribe was read.
+    if (typeof frame.gameId === "string" && !this.#admits(frame.gameId)) {
+      this.#on.unwatched?.(frame);
+      return;
+    }
     switch (frame.type) {
       case "hello": return this.#hello(frame);
       case "odds": return this.#odds(frame);
@@ -207,7 +257,8 @@ export class GatewayConnection {
     this.#attempt = 0;
     this.#setState(ConnectionState.LIVE);
     this.#on.hello?.(frame, { sameEpoch });
-    this.#subscribeToEverythingKnown(sameEpoch);
+    if (this.#everythingOnNextSocket) this.#everythingOnNextSocket = false;
+    else this.#subscribeToEverythingKnown(sameEpoch);
   }
 
   #odds(frame) {
@@ -228,25 +279,39 @@ export class GatewayConnection {
     this.#send({ op: "subscribe", games: [gameId], since: since === undefined ? {} : { [gameId]: since } });
   }
 
-  // The full resume (see the top of this file). Sends nothing while nothing is known,
-  // so a first connection keeps receiving everything.
-  #subscribeToEverythingKnown(withSince) {
-    const games = this.#tracker.knownGames();
-    const sports = [...new Set(this.#knownSports())];
+  // The full resume (see the top of this file): what the analyst watches, or every game and
+  // sport known. Sends nothing while nothing is watched or known, so a first connection keeps
+  // receiving everything.
+  // nameKnownGames: name every game the tracker has seqs of, so that each resumes from its `since`.
+  #subscribeToEverythingKnown(withSince, nameKnownGames = true) {
+    const watched = this.#watching();
+    const known = nameKnownGames ? this.#tracker.knownGames() : [];
+    const games = watched ? [...new Set([...watched.games, ...known])] : known;
+    const sports = [...new Set(watched ? watched.sports : this.#knownSports())];
     if (games.length === 0 && sports.length === 0) return;
     const since = withSince ? this.#tracker.since() : {};
+    this.#sendInChunks("subscribe", games, sports, since);
+    this.#tracker.resumeAsked(Object.keys(since));
+    this.#subscribedThisSocket = true;
+    this.#subscribedToWatch = watched !== null;
+  }
+
+  // A subscribe or unsubscribe in as many frames as the gateway's limits need.
+  #sendInChunks(op, games, sports, since) {
     const rounds = Math.max(
       Math.ceil(games.length / GAMES_PER_SUBSCRIBE), Math.ceil(sports.length / SPORTS_PER_SUBSCRIBE));
     for (let round = 0; round < rounds; round += 1) {
       const someGames = games.slice(round * GAMES_PER_SUBSCRIBE, (round + 1) * GAMES_PER_SUBSCRIBE);
       const someSports = sports.slice(round * SPORTS_PER_SUBSCRIBE, (round + 1) * SPORTS_PER_SUBSCRIBE);
+      if (op === "unsubscribe") {
+        this.#send({ op, games: someGames, sports: someSports });
+        continue;
+      }
       const sinceOfThese = {};
       for (const gameId of someGames) {
         if (since[gameId] !== undefined) sinceOfThese[gameId] = since[gameId];
       }
-      this.#send({ op: "subscribe", games: someGames, sports: someSports, since: sinceOfThese });
+      this.#send({ op, games: someGames, sports: someSports, since: sinceOfThese });
     }
-    this.#tracker.resumeAsked(Object.keys(since));
-    this.#subscribedThisSocket = true;
   }
 }

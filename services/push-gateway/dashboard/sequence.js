@@ -79,6 +79,20 @@ export class SeqTracker {
     for (const gameId of gameIds) this.#resumeAskedAt.set(gameId, now);
   }
 
+  // The analyst stopped watching the game: nothing of it is expected any more.
+  forget(gameId) {
+    this.#games.delete(gameId);
+    this.#lastSeq.delete(gameId);
+    this.#resumeAskedAt.delete(gameId);
+  }
+
+  // Back to every game on a fresh socket: each game starts again from its next frame.
+  forgetAll() {
+    this.#games.clear();
+    this.#lastSeq.clear();
+    this.#resumeAskedAt.clear();
+  }
+
   lastSeqOf(gameId) {
     return this.#lastSeq.get(gameId);
   }
