@@ -160,6 +160,20 @@ def test_the_latency_panel_fills_from_the_platforms_own_trace_stamps(page: Page,
         expect(row_of_hop.locator("td.p99")).to_have_text(re.compile(r"^\d[\d,]* ms$"))
 
 
+def counts_of(stack: Stack, game_id: str) -> int:
+    """The game's updates of the last hour, as the read API counts them (the stream processor writes its
+    series every second here); 0 while nothing of the game is stored."""
+    window = {"from": (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "to": datetime.now(UTC).isoformat()}
+    url = f"{stack.config.gateway_url}/api/v1/games/{game_id}/counts?{urllib.parse.urlencode(window)}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return sum(count["count"] for count in json.loads(response.read())["counts"])
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return 0
+        raise
+
+
 def american_probability(odds: int) -> float:
     return -odds / (100 - odds) if odds < 0 else 100 / (odds + 100)
 
@@ -177,18 +191,7 @@ def test_the_chart_shows_one_providers_candles_and_the_games_updates_per_minute(
     for price in (-113, -114):
         provider.price(game_id, price)
 
-    def counted() -> bool:  # the stream processor writes its series every second here
-        window = {"from": (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "to": datetime.now(UTC).isoformat()}
-        url = f"{stack.config.gateway_url}/api/v1/games/{game_id}/counts?{urllib.parse.urlencode(window)}"
-        try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                return sum(c["count"] for c in json.loads(response.read())["counts"]) == 8
-        except urllib.error.HTTPError as error:
-            if error.code == 404:  # nothing of the game stored yet
-                return False
-            raise
-
-    wait_until(counted, timeout=30, what="the game's counts in the read API")
+    wait_until(lambda: counts_of(stack, game_id) == 8, timeout=30, what="the game's counts in the read API")
     row(page, game_id).click()
     chart = page.locator("#chart")
     expect(chart).to_have_attribute("data-provider", SIMULATED_PROVIDER, timeout=SCREENS)
@@ -346,13 +349,23 @@ def test_screenshots_of_the_board_in_each_state(page: Page, stack: Stack, tmp_pa
     lasts less than a painted frame on a healthy page, so it has no picture of its own."""
     provider = Provider(stack)
     live_game, suspended_game, stale_game = a_game(), a_game(), a_game()
+    # The live game's last eight minutes, for its chart: four prices a minute, walking.
+    provider.clock = datetime.now(UTC) - timedelta(minutes=8)
+    walk = [-130, -136, -127, -133, -141, -138, -146, -140, -135, -129, -137, -132, -125, -131, -122, -128]
+    for minute in range(8):
+        provider.clock = datetime.now(UTC) - timedelta(minutes=8 - minute)
+        provider.post("/v1/odds", {"updates": [provider.update(live_game, walk[(minute * 4 + step) % len(walk)] - minute)
+                                               for step in range(4)]})
     provider.game(stale_game, "live")
     provider.price(stale_game, -110)
     provider.price(suspended_game, -105, status="suspended")
-    provider.price(live_game, -130)
     expect(group(page, stale_game)).to_have_attribute("data-state", "stale", timeout=SCREENS)
     provider.price(live_game, -135)
     expect(row(page, suspended_game)).to_have_attribute("data-status", "suspended", timeout=SCREENS)
+    wait_until(lambda: counts_of(stack, live_game) == 33, timeout=30, what="the live game's counts")
+    row(page, live_game).click()
+    expect(page.locator("#chart")).to_have_attribute("data-history", "loaded", timeout=SCREENS)
+    expect(page.locator("#counts-plot")).to_have_attribute("data-total", "33", timeout=SCREENS)
     folder = Path(os.environ.get("SPORTSFEED_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     shot = folder / "board-states.png"
