@@ -12,7 +12,6 @@ Needs: `apt-get install chromium` and `npm ci` in services/push-gateway/dashboar
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 from collections.abc import AsyncIterator
@@ -279,9 +278,6 @@ async def test_a_game_with_missing_updates_is_resyncing_until_its_snapshot(page:
     await gateway.send(odds(3, homeOdds=-130))  # seq 2 never arrived: the client's own gap
     await expect(group).to_have_attribute("data-state", "resyncing")
     await expect(group.locator(".badge-resyncing")).to_be_visible()
-    if folder := os.environ.get("SPORTSFEED_SCREENSHOTS"):  # docs/images holds the one the docs show
-        await page.screenshot(path=str(Path(folder) / "board-resyncing.png"), clip={
-            "x": 0, "y": 0, "width": 1000, "height": 140})
     await gateway.wait_for_message(connection, lambda op: op.get("op") == "subscribe", "replay request")
     await gateway.send({"type": "snapshot", "gameId": "game-1", "seq": 3, "recovered": False, "game": None,
                         "stale": False, "markets": [{k: v for k, v in odds(3, homeOdds=-130).items() if k != "type"}]})
@@ -346,6 +342,9 @@ async def test_reconnect_resumes_every_game_from_its_last_seq(page: Page, gatewa
     await watch_connection_states(page)
 
     await gateway.drop()
+    # Until each game is resumed, what the board shows of it may be behind.
+    for game_id in ("game-1", "game-2"):
+        await expect(page.locator(f'tbody.game[data-game="{game_id}"]')).to_have_attribute("data-state", "resyncing")
     second = await gateway.wait_for_connections(2)
     subscribe = await gateway.wait_for_message(second, lambda op: op.get("op") == "subscribe", "resume subscribe")
     assert subscribe == {"op": "subscribe", "games": ["game-1", "game-2"], "sports": ["soccer"],
@@ -362,6 +361,8 @@ async def test_reconnect_resumes_every_game_from_its_last_seq(page: Page, gatewa
                         "game": None, "stale": False})
     await gateway.send(odds(4, market="1x2", drawOdds=240, homeOdds=155, awayOdds=180))
     await expect(cell(page, "homeOdds", market="1x2")).to_have_text("+155")
+    await expect(page.locator('tbody.game[data-game="game-1"]')).to_have_attribute("data-state", "live")
+    await expect(page.locator('tbody.game[data-game="game-2"]')).to_have_attribute("data-state", "resyncing")
     # A live update racing ahead of its game's snapshot is held, and asks for nothing more:
     # the replay already asked for brings it again, in order.
     await gateway.send(odds(9, game="game-2", homeOdds=-135))
@@ -371,6 +372,7 @@ async def test_reconnect_resumes_every_game_from_its_last_seq(page: Page, gatewa
     await gateway.send(odds(8, game="game-2", homeOdds=-130))
     await gateway.send(odds(9, game="game-2", homeOdds=-135))
     await expect(cell(page, "homeOdds", game_id="game-2")).to_have_text("-135")
+    await expect(page.locator('tbody.game[data-game="game-2"]')).to_have_attribute("data-state", "live")
     assert (await dashboard(page, "lastSeq")) == {"game-1": 4, "game-2": 9}
     assert [op for op in second.messages if op.get("op") == "subscribe"] == [subscribe]
 

@@ -311,6 +311,28 @@ def test_a_gap_in_the_stream_shows_the_game_resyncing_until_a_fresh_snapshot(pag
     expect(group(page, game_id).locator(".game-seq")).to_have_text("seq 5")
 
 
+def test_a_restarted_gateway_shows_every_game_resyncing_until_the_page_resumes_it(
+        page: Page, stack: Stack, tmp_path: Path) -> None:
+    """A restarting gateway takes no socket until its replay window is warm: meanwhile the page cannot know
+    what it missed, and says so; the resume then brings what was posted while it was down."""
+    provider, game_id = Provider(stack), a_game()
+    provider.price(game_id, -110)
+    expect(row(page, game_id).locator('td[data-field="homeOdds"]')).to_have_text("-110", timeout=SCREENS)
+    gateway = next(server for server in stack.servers if server.name == "push-gateway")
+    assert gateway.process.stop()
+    expect(group(page, game_id)).to_have_attribute("data-state", "resyncing", timeout=SCREENS)
+    expect(page.locator("#connection-state")).to_have_text("reconnecting")
+    provider.price(game_id, -120)  # while the gateway is down
+    folder = Path(os.environ.get("SPORTSFEED_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / "board-resyncing.png"))
+    with ThreadPoolExecutor(1) as thread:  # the launcher runs asyncio, which Playwright's loop here would refuse
+        thread.submit(stack.start).result()
+    expect(row(page, game_id).locator('td[data-field="homeOdds"]')).to_have_text("-120", timeout=SCREENS)
+    expect(group(page, game_id)).to_have_attribute("data-state", "live")
+    expect(page.locator("#connection-state")).to_have_text("live")
+
+
 def test_a_slowed_page_gets_every_markets_newest_price_through_conflation(page: Page, stack: Stack) -> None:
     provider, game_id = Provider(stack), a_game()
     markets = ("spread", "total", "moneyline")
@@ -344,9 +366,9 @@ def gateway_metric(stack: Stack, name: str) -> float:
 
 
 def test_screenshots_of_the_board_in_each_state(page: Page, stack: Stack, tmp_path: Path) -> None:
-    """A picture of a live, a stale and a suspended game, for the eye: written under the test's folder,
-    or to ``SPORTSFEED_SCREENSHOTS`` when set (docs/images holds the one the docs show). A resyncing game
-    lasts less than a painted frame on a healthy page, so it has no picture of its own."""
+    """A picture of a live, a stale and a suspended game, and of a game's candle chart, for the eye: written
+    under the test's folder, or to ``SPORTSFEED_SCREENSHOTS`` when set (docs/images holds the one the docs
+    show). The resyncing picture comes from the gateway restart above."""
     provider = Provider(stack)
     live_game, suspended_game, stale_game = a_game(), a_game(), a_game()
     # The live game's last eight minutes, for its chart: four prices a minute, walking.

@@ -188,6 +188,9 @@ const connection = new GatewayConnection({
   handlers: {
     state: showConnection,
     hello: (frame) => stats.syncClock(frame.serverTime),
+    // Until the next socket resumes a game (its snapshot), what the board shows of it may be behind: a
+    // restarting gateway, for one, takes no socket until its replay window is warm.
+    lost: () => board.gameIds().forEach(startResyncing),
     odds: (frame, verdict) => {
       stats.count(frame);
       if (verdict === Verdict.APPLY) {

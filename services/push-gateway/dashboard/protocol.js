@@ -81,7 +81,8 @@ export class GatewayConnection {
 
   // tracker: a SeqTracker; knownSports: () => string[]; watching: () => {sports, games} or null (every
   // game); admits(gameId): whether the page still wants the game's frames; handlers: { state, hello,
-  // odds(frame, verdict), snapshot, alert, status, serverError, unwatched }, each optional.
+  // odds(frame, verdict), snapshot, alert, status, serverError, unwatched, lost (the socket went away
+  // unasked) }, each optional.
   constructor({ url, tracker, knownSports, watching = () => null, admits = () => true, handlers }) {
     this.#url = url;
     this.#tracker = tracker;
@@ -145,6 +146,7 @@ export class GatewayConnection {
 
   #closed(event) {
     this.#socket = null;
+    this.#on.lost?.(); // whatever happened since is unknown until the games are resumed
     if (REFUSED_CODES.has(event.code)) {
       this.#setState(ConnectionState.OFFLINE, "refused by the gateway (origin or token)");
       return;
@@ -181,7 +183,7 @@ export class GatewayConnection {
   // change: the games that left the board and the sports and games that joined or left the choice.
   watch(next, { leavingGames = [], addedSports = [], droppedSports = [], addedGames = [] } = {}) {
     if (next === null) {
-      this.#tracker.forgetAll(); // a socket that receives everything needs no since: nothing to resume
+      this.#tracker.forgetSeqs(); // a socket that receives everything needs no since: nothing to resume
       this.#everythingOnNextSocket = true;
       this.#reopen();
     } else if (!this.#socket || this.#state !== ConnectionState.LIVE) {
@@ -205,6 +207,7 @@ export class GatewayConnection {
     if (silentFor > DEAD_AFTER_SILENT_MS) {
       this.#socket = null;
       socket.close();
+      this.#on.lost?.();
       this.#scheduleReconnect("no answer");
     } else if (silentFor > PING_AFTER_QUIET_MS && Date.now() - this.#lastPingAt > PING_AFTER_QUIET_MS) {
       this.#lastPingAt = Date.now();

@@ -86,9 +86,9 @@ export class SeqTracker {
     this.#resumeAskedAt.delete(gameId);
   }
 
-  // Back to every game on a fresh socket: each game starts again from its next frame.
-  forgetAll() {
-    this.#games.clear();
+  // Back to every game on a fresh socket: each game starts again from its next frame (the games are
+  // kept: a later resume names them, without since).
+  forgetSeqs() {
     this.#lastSeq.clear();
     this.#resumeAskedAt.clear();
   }
