@@ -20,6 +20,7 @@ import urllib.request
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,16 +45,24 @@ SETTINGS = {"STALE_AFTER_SECONDS": "3", "PROVIDER_DOWN_AFTER_SECONDS": "4", "SER
 SCREENS = 30_000  # ms: how long a state may take to reach the page (a check interval, a batch, a frame)
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
+@contextmanager
+def settings_in_environment() -> Iterator[None]:
+    """The services read their settings from the environment they start with: SETTINGS, for as long as
+    the stack starts processes (at first, and again when a test restarts one)."""
     saved = dict(os.environ)
-    os.environ.update(SETTINGS)  # the services read their settings from the environment they start with
+    os.environ.update(SETTINGS)
     try:
-        stacked = private_stack("sportsfeed-dashboard-")
-        running = stacked.__enter__()
+        yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    with settings_in_environment():
+        stacked = private_stack("sportsfeed-dashboard-")
+        running = stacked.__enter__()
     try:
         yield running
     finally:
@@ -326,8 +335,8 @@ def test_a_restarted_gateway_shows_every_game_resyncing_until_the_page_resumes_i
     folder = Path(os.environ.get("SPORTSFEED_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / "board-resyncing.png"))
-    with ThreadPoolExecutor(1) as thread:  # the launcher runs asyncio, which Playwright's loop here would refuse
-        thread.submit(stack.start).result()
+    with settings_in_environment(), ThreadPoolExecutor(1) as thread:
+        thread.submit(stack.start).result()  # in a thread: the launcher runs asyncio, which Playwright's loop refuses
     expect(row(page, game_id).locator('td[data-field="homeOdds"]')).to_have_text("-120", timeout=SCREENS)
     expect(group(page, game_id)).to_have_attribute("data-state", "live")
     expect(page.locator("#connection-state")).to_have_text("live")
