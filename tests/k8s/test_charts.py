@@ -35,6 +35,7 @@ pytestmark = pytest.mark.k8s
 
 CHARTS = REPO / "charts"
 LIBRARY = "sportsfeed-lib"
+SERVICE_CHART = "sportsfeed-service"  # one chart, included by the umbrella once per service by alias
 SERVICES = ("ingest", "persistence", "stream-processor", "push-gateway")
 UMBRELLA = "sportsfeed"
 RELEASE = NAMESPACE = "sportsfeed"
@@ -79,7 +80,8 @@ def ci_values(chart: str) -> tuple[str, ...]:
 
 
 def combinations() -> list[Combination]:
-    found = [Combination(chart, values) for chart in SERVICES for values in [(), *[(ci,) for ci in ci_values(chart)]]]
+    # The service chart has no defaults of its own for a service (its image, its port): only its ci sets.
+    found = [Combination(SERVICE_CHART, (ci,)) for ci in ci_values(SERVICE_CHART)]
     found += [Combination(UMBRELLA, values)
               for values in [(), (LOCAL,), (EKS,), *[(ci,) for ci in ci_values(UMBRELLA)]]]
     return found
@@ -101,9 +103,9 @@ def build_dependencies(helm: Path, charts: Path, names: tuple[str, ...]) -> None
 
 @pytest.fixture(scope="session")
 def built_charts(helm: Path) -> Path:
-    """Each chart's file:// dependencies, packaged into its charts/ folder (the services' first:
-    the umbrella packages them together with their library)."""
-    build_dependencies(helm, CHARTS, (*SERVICES, UMBRELLA))
+    """Each chart's file:// dependencies, packaged into its charts/ folder (the service chart's first:
+    the umbrella packages it together with its library)."""
+    build_dependencies(helm, CHARTS, (SERVICE_CHART, UMBRELLA))
     return CHARTS
 
 
@@ -450,20 +452,53 @@ def test_there_are_broken_cases_of_each_kind() -> None:
 # --- the charts' own consistency --------------------------------------------------------------------
 
 
-def test_service_charts_share_the_library_values_schema() -> None:
-    shared = (CHARTS / LIBRARY / "service-values.schema.json").read_text()
+def test_the_umbrella_includes_the_one_service_chart_once_per_service() -> None:
+    """A service is its values in the umbrella chart: no chart, template or schema of its own."""
+    dependencies = yaml.safe_load((CHARTS / UMBRELLA / "Chart.yaml").read_text())["dependencies"]
+    aliased = {dependency["alias"]: dependency for dependency in dependencies if "alias" in dependency}
+    assert sorted(aliased) == sorted(SERVICES)
+    for service, dependency in aliased.items():
+        assert (dependency["name"], dependency["repository"]) == (SERVICE_CHART, f"file://../{SERVICE_CHART}")
+        assert dependency["condition"] == f"{service}.enabled"
+    charts = sorted(path.parent.name for path in CHARTS.glob("*/Chart.yaml"))
+    assert charts == sorted((LIBRARY, SERVICE_CHART, UMBRELLA)), charts
+    assert sorted(path.relative_to(CHARTS).as_posix() for path in CHARTS.rglob("values.schema.json")) == [
+        f"{SERVICE_CHART}/values.schema.json", f"{UMBRELLA}/values.schema.json"]
+
+
+def test_every_service_renders_with_its_own_image_and_port(renders: Renders) -> None:
+    ports = {"ingest": 8081, "persistence": 8082, "stream-processor": 8083, "push-gateway": 8080}
+    for service, port in ports.items():
+        config = find(renders[LOCAL_RELEASE], "ConfigMap", service)["data"]
+        assert config["PORT"] == str(port), service  # the chart's port reaches the process
+        workload = next(doc for doc in renders[LOCAL_RELEASE] if doc["kind"] in ("Deployment", "StatefulSet")
+                        and doc["metadata"]["name"] == service)
+        container = container_of(workload)
+        assert container["image"].split(":")[0].endswith(f"sportsfeed/{service}"), container["image"]
+        assert container["ports"][0]["containerPort"] == port
+        assert find(renders[LOCAL_RELEASE], "Service", service)["spec"]["ports"][0]["port"] == port
+
+
+def test_one_replication_factor_reaches_the_hook_and_every_service(renders: Renders) -> None:
+    """MSK's three brokers want every topic on three of them (min.insync.replicas 2 with acks=all):
+    the provisioning hook creates the topics and faust its changelogs, both from the same value."""
+    eks = renders[EKS_RELEASE]
     for service in SERVICES:
-        assert (CHARTS / service / "values.schema.json").read_text() == shared, (
-            f"charts/{service}/values.schema.json differs from charts/{LIBRARY}/service-values.schema.json: "
-            "copy the library's file over it")
+        assert find(eks, "ConfigMap", service)["data"]["TOPIC_REPLICATION_FACTOR"] == "3", service
+    hooks = [doc for doc in eks if doc["kind"] == "Job"]
+    assert hooks, "the EKS release creates its topics with the provisioning hook"
+    for job in hooks:
+        for container in job["spec"]["template"]["spec"]["containers"]:
+            assert env_of(container)["TOPIC_REPLICATION_FACTOR"]["value"] == "3", job["metadata"]["name"]
+    for service in SERVICES:
+        assert find(renders[LOCAL_RELEASE], "ConfigMap", service)["data"]["TOPIC_REPLICATION_FACTOR"] == "1"
 
 
 def test_service_templates_only_include_the_library() -> None:
     """One template set for four services: each service template is one include of the library."""
-    for service in SERVICES:
-        for path in (CHARTS / service / "templates").rglob("*"):
-            if path.is_file():
-                assert re.fullmatch(r'\{\{- include "sportsfeed-lib\.[A-Za-z]+" \. \}\}\n', path.read_text()), path
+    for path in (CHARTS / SERVICE_CHART / "templates").rglob("*"):
+        if path.is_file():
+            assert re.fullmatch(r'\{\{- include "sportsfeed-lib\.[A-Za-z]+" \. \}\}\n', path.read_text()), path
 
 
 # Kubernetes objects copied into manifests as they are: their fields are Kubernetes' own.
@@ -498,7 +533,7 @@ def uncommented_keys(text: str) -> list[str]:
     return missing
 
 
-VALUES_FILES = [*(CHARTS / service / "values.yaml" for service in SERVICES),
+VALUES_FILES = [CHARTS / SERVICE_CHART / "values.yaml",
                 *(CHARTS / UMBRELLA / name for name in ("values.yaml", LOCAL, EKS))]
 
 
@@ -548,7 +583,7 @@ def notes_as_configmap(chart_dir: Path) -> None:
 def notes_charts(built_charts: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     charts = tmp_path_factory.mktemp("notes") / "charts"
     shutil.copytree(built_charts, charts)
-    for chart in (UMBRELLA, *SERVICES):
+    for chart in (UMBRELLA, SERVICE_CHART):
         notes_as_configmap(charts / chart)
     return charts
 
@@ -557,8 +592,9 @@ def notes_charts(built_charts: Path, tmp_path_factory: pytest.TempPathFactory) -
     pytest.param(LOCAL_RELEASE, ["port-forward svc/push-gateway 8080:8080", "helm test sportsfeed",
                                  "get secret sportsfeed-test-provider"], id=LOCAL_RELEASE.id),
     pytest.param(EKS_RELEASE, ["port-forward svc/ingest 8081:8081", "https://live.example.com/"], id=EKS_RELEASE.id),
-    pytest.param(Combination("push-gateway", ("ci/maximal-values.yaml",)),
-                 ["port-forward svc/sportsfeed-push-gateway 8080:8080"], id="push-gateway+ci/maximal-values.yaml"),
+    pytest.param(Combination(SERVICE_CHART, ("ci/maximal-values.yaml",)),
+                 ["port-forward svc/sportsfeed-sportsfeed-service 8081:8081"],
+                 id=f"{SERVICE_CHART}+ci/maximal-values.yaml"),
 ])
 def test_notes_say_how_to_reach_the_release(helm: Path, notes_charts: Path, combination: Combination,
                                             expected: list[str]) -> None:

@@ -15,8 +15,10 @@ API_KEYS ADMIN_TOKEN JWT_SECRET REDIS_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KE
 {{- $data := dict
   "KAFKA_BOOTSTRAP_SERVERS" $global.kafka.bootstrapServers
   "KAFKA_SECURITY_PROTOCOL" $global.kafka.securityProtocol
+  "TOPIC_REPLICATION_FACTOR" (toString $global.kafka.replicationFactor)
   "AWS_REGION" $global.aws.region
-  "LOG_LEVEL" $global.logLevel }}
+  "LOG_LEVEL" $global.logLevel
+  "PORT" (toString .Values.port) }}
 {{- if .Values.connectsTo.dynamodb }}
 {{- $_ := set $data "DYNAMODB_TABLE" $global.dynamodb.table }}
 {{- with $global.dynamodb.endpoint }}

@@ -43,6 +43,12 @@ the key to change.
 {{- end }}
 {{- end }}
 
+{{- range $name, $key := dict "PORT" "port" "TOPIC_REPLICATION_FACTOR" "global.kafka.replicationFactor" "KAFKA_BOOTSTRAP_SERVERS" "global.kafka.bootstrapServers" }}
+{{- if and (hasKey $v.env $name) (not (kindIs "invalid" (index $v.env $name))) }}
+{{- $errors = append $errors (printf "env.%s is set by the chart from %s: set that instead, so the release agrees with itself" $name $key) }}
+{{- end }}
+{{- end }}
+
 {{- $secretNames := include "sportsfeed-lib.secretNames" . | splitList " " }}
 {{- range $name, $value := $v.env }}
 {{- if and (has $name $secretNames) (not (kindIs "invalid" $value)) }}
