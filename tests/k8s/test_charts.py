@@ -494,6 +494,17 @@ def test_one_replication_factor_reaches_the_hook_and_every_service(renders: Rend
         assert find(renders[LOCAL_RELEASE], "ConfigMap", service)["data"]["TOPIC_REPLICATION_FACTOR"] == "1"
 
 
+def test_the_faust_workers_scale_one_pod_at_a_time(renders: Renders) -> None:
+    """Each scale step of a consumer group is a rebalance: the HPAs of the faust workers take one pod per
+    step, with room between steps; the others keep Kubernetes' defaults."""
+    for service in ("persistence", "stream-processor"):
+        behavior = find(renders[EKS_RELEASE], "HorizontalPodAutoscaler", service)["spec"]["behavior"]
+        for direction in ("scaleUp", "scaleDown"):
+            assert [(p["type"], p["value"]) for p in behavior[direction]["policies"]] == [("Pods", 1)], service
+            assert behavior[direction]["stabilizationWindowSeconds"] >= 60
+    assert "behavior" not in find(renders[EKS_RELEASE], "HorizontalPodAutoscaler", "ingest")["spec"]
+
+
 def test_service_templates_only_include_the_library() -> None:
     """One template set for four services: each service template is one include of the library."""
     for path in (CHARTS / SERVICE_CHART / "templates").rglob("*"):

@@ -54,9 +54,14 @@ def expected_image(service: str, profile: str) -> str:
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory) -> Path:
     """A copy of the repository: `skaffold render` runs `helm dependency build`, which rewrites
-    charts/sportsfeed/charts/ and Chart.lock, and that must not happen to the checkout."""
+    charts/sportsfeed/charts/ and Chart.lock, and that must not happen to the checkout. It is a git
+    repository of one commit, so that skaffold's commit tagger tags the images as it would here."""
     copy = tmp_path_factory.mktemp("skaffold") / "repo"
     shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(*NOT_COPIED), symlinks=True)
+    identity = {"GIT_AUTHOR_NAME": "sportsfeed", "GIT_AUTHOR_EMAIL": "ci@sportsfeed.invalid",
+                "GIT_COMMITTER_NAME": "sportsfeed", "GIT_COMMITTER_EMAIL": "ci@sportsfeed.invalid"}
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "skaffold render under test"]):
+        subprocess.run(["git", *command], cwd=copy, check=True, env={**os.environ, **identity}, timeout=120)
     return copy
 
 
@@ -125,7 +130,8 @@ def pod_specs(items: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, An
 
 
 def service_image_problems(items: list[dict[str, Any]], profile: str) -> list[str]:
-    """Each service's workload runs the image skaffold built for it, with a tag."""
+    """Each service's workload runs the image skaffold built for it, with its git-<commit> tag (a string
+    even when the commit's abbreviation is all digits)."""
     specs = pod_specs(items)
     problems = []
     for service in SERVICES:
@@ -135,8 +141,9 @@ def service_image_problems(items: list[dict[str, Any]], profile: str) -> list[st
             continue
         for container in workloads[0]["containers"]:
             repository, _, tag = container["image"].partition("@")[0].rpartition(":")
-            if repository != expected_image(service, profile) or not tag:
-                problems.append(f"{service}: runs {container['image']}, not {expected_image(service, profile)}:<tag>")
+            if repository != expected_image(service, profile) or not tag.startswith("git-"):
+                problems.append(
+                    f"{service}: runs {container['image']}, not {expected_image(service, profile)}:git-<commit>")
     return problems
 
 
@@ -302,7 +309,7 @@ def test_a_service_on_the_wrong_image_is_reported(rendered, profile):
     spec = pod_specs(items)[next(key for key in pod_specs(items) if key[1] == "push-gateway" and key[0] != "Pod")]
     spec["containers"][0]["image"] = "sportsfeed/push-gateway"  # untagged: skaffold did not replace it
     assert service_image_problems(items, profile) == [
-        f"push-gateway: runs sportsfeed/push-gateway, not {expected_image('push-gateway', profile)}:<tag>"
+        f"push-gateway: runs sportsfeed/push-gateway, not {expected_image('push-gateway', profile)}:git-<commit>"
     ]
 
 
