@@ -13,12 +13,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# The Prometheus Operator's API types, which tools/kube-tools/install downloads (Go source).
+PROMETHEUS_OPERATOR_APIS = "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring@v0.95.2"
 KUBE_VERSION = "1.33.0"  # the Kubernetes version manifests are rendered and validated for
 
 
+def cache_dir() -> Path:
+    return Path(os.environ.get("SPORTSFEED_CACHE_DIR") or str(Path.home() / ".cache" / "sportsfeed"))
+
+
 def tool_dir() -> Path:
-    cache = os.environ.get("SPORTSFEED_CACHE_DIR") or str(Path.home() / ".cache" / "sportsfeed")
-    return Path(cache) / "bin"
+    return cache_dir() / "bin"
 
 
 def find_tool(name: str) -> Path:
@@ -44,3 +49,12 @@ def helm() -> Path:
 @pytest.fixture(scope="session")
 def skaffold() -> Path:
     return find_tool("skaffold")
+
+
+@pytest.fixture(scope="session")
+def monitoring_api_types() -> Path:
+    """The folder of the operator's v1 API types in Go's module cache (no escaping needed: all lower case)."""
+    folder = cache_dir() / "go" / "mod" / PROMETHEUS_OPERATOR_APIS / "v1"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is missing: run tools/kube-tools/install (./sportsfeed install does)")
+    return folder

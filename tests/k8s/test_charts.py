@@ -151,10 +151,16 @@ def test_library_chart_lints(helm: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+# Kinds no Kubernetes schema has: the Prometheus Operator's, checked against its API types below.
+OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
+
+
 def schema_problems(docs: list[dict[str, Any]]) -> list[str]:
     """What the Kubernetes schemas (strict: no unknown fields) say about each manifest."""
     problems = []
     for doc in docs:
+        if doc.get("apiVersion") == "monitoring.coreos.com/v1" and doc.get("kind") in OPERATOR_KINDS:
+            continue
         name = f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
         try:
             kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
@@ -503,6 +509,127 @@ def test_the_faust_workers_scale_one_pod_at_a_time(renders: Renders) -> None:
             assert [(p["type"], p["value"]) for p in behavior[direction]["policies"]] == [("Pods", 1)], service
             assert behavior[direction]["stabilizationWindowSeconds"] >= 60
     assert "behavior" not in find(renders[EKS_RELEASE], "HorizontalPodAutoscaler", "ingest")["spec"]
+
+
+# --- the operators' view ----------------------------------------------------------------------------
+
+
+MAXIMAL = Combination(UMBRELLA, ("ci/maximal-values.yaml",))
+
+
+def test_monitoring_is_off_by_default_and_renders_when_asked(renders: Renders) -> None:
+    for release in (Combination(UMBRELLA), LOCAL_RELEASE, EKS_RELEASE):
+        kinds = {doc["kind"] for doc in renders[release]}
+        assert not kinds & OPERATOR_KINDS, release.id
+        assert not any(doc["metadata"]["name"].endswith("grafana-dashboard") for doc in renders[release])
+    kinds = [doc["kind"] for doc in renders[MAXIMAL]]
+    assert kinds.count("ServiceMonitor") == 1 and kinds.count("PrometheusRule") == 1
+
+
+def test_the_service_monitor_scrapes_every_service(renders: Renders) -> None:
+    monitor = find(renders[MAXIMAL], "ServiceMonitor", RELEASE)
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    selector = monitor["spec"]["selector"]
+    absent = {expression["key"] for expression in selector["matchExpressions"] if expression["operator"] == "DoesNotExist"}
+    services = [doc for doc in renders[MAXIMAL] if doc["kind"] == "Service"
+                and selector["matchLabels"].items() <= doc["metadata"]["labels"].items()
+                and not absent & doc["metadata"]["labels"].keys()]
+    assert sorted(service["metadata"]["name"] for service in services) == sorted(SERVICES)
+    [endpoint] = monitor["spec"]["endpoints"]
+    assert endpoint["path"] == "/metrics"
+    for service in services:
+        assert endpoint["port"] in [port["name"] for port in service["spec"]["ports"]], service["metadata"]["name"]
+
+
+def test_the_scraper_from_another_namespace_is_let_in(renders: Renders) -> None:
+    for service in SERVICES:
+        rules = find(renders[MAXIMAL], "NetworkPolicy", service)["spec"]["ingress"]
+        scraper = [rule for rule in rules if any("namespaceSelector" in peer for peer in rule.get("from", []))]
+        assert scraper and scraper[0]["ports"] == [{"port": "http", "protocol": "TCP"}], service
+        local = find(renders[LOCAL_RELEASE], "NetworkPolicy", service)["spec"]["ingress"]
+        assert len(local) == 1, f"{service}: no scraper rule unless global.monitoring.scrapeFrom names one"
+
+
+def metrics_the_services_define() -> set[str]:
+    """Every series name the services' prometheus-client metrics expose (counters gain _total,
+    histograms _bucket, _sum and _count)."""
+    names: set[str] = {"up"}
+    for path in (REPO / "services").glob("*/src/**/*.py"):
+        for kind, name in re.findall(r'(Counter|Gauge|Histogram)\(\s*"([a-z_]+)"', path.read_text()):
+            if kind == "Counter":
+                names.add(name if name.endswith("_total") else f"{name}_total")
+            elif kind == "Histogram":
+                names.update(f"{name}_{suffix}" for suffix in ("bucket", "sum", "count"))
+            else:
+                names.add(name)
+    return names
+
+
+PROMQL_WORDS = {"sum", "rate", "increase", "histogram_quantile", "by", "le", "or", "vector", "label_values",
+                "and", "unless", "on", "ignoring", "without", "humanizePercentage"}
+
+
+def metric_names_in(expression: str) -> set[str]:
+    without_matchers = re.sub(r"\{[^}]*\}|\[[^]]*\]", "", expression)
+    return {word for word in re.findall(r"[a-z_][a-z0-9_]*", without_matchers)
+            if word not in PROMQL_WORDS and "_" in word or word == "up"}
+
+
+def test_every_alarm_and_panel_reads_a_metric_the_services_define(renders: Renders) -> None:
+    defined = metrics_the_services_define()
+    rule = find(renders[MAXIMAL], "PrometheusRule", RELEASE)
+    alarms = {alarm["alert"]: alarm for group in rule["spec"]["groups"] for alarm in group["rules"]}
+    assert {"SportsfeedProcessorLagging", "SportsfeedPersistenceLagging", "SportsfeedStorageLag",
+            "SportsfeedIngestErrors", "SportsfeedDeadLetters", "SportsfeedProviderDown"} <= alarms.keys()
+    dashboard = json.loads(find(renders[MAXIMAL], "ConfigMap", f"{RELEASE}-grafana-dashboard")["data"]["sportsfeed.json"])
+    expressions = [alarm["expr"] for alarm in alarms.values()] + [
+        target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    assert len(dashboard["panels"]) >= 10
+    for expression in expressions:
+        assert metric_names_in(expression), expression
+        assert metric_names_in(expression) <= defined, (expression, metric_names_in(expression) - defined)
+    for alarm in alarms.values():
+        assert alarm["labels"]["severity"] in ("critical", "warning") and alarm["annotations"]["summary"]
+
+
+def test_the_metric_name_check_catches_a_renamed_metric() -> None:
+    assert metric_names_in('sum(rate(ingest_requests_total{status=~"5.."}[5m])) > 0') == {"ingest_requests_total"}
+    assert "ingest_request_count" not in metrics_the_services_define()
+
+
+def go_json_fields(types: Path, struct: str) -> set[str]:
+    """The JSON field names of a Go struct of the operator's API, inline members' included."""
+    source = "\n".join(path.read_text() for path in types.glob("*.go"))
+    body = re.search(rf"^type {struct} struct {{\n(.*?)^}}", source, flags=re.MULTILINE | re.DOTALL)
+    assert body, f"no struct {struct} in {types}"
+    fields = set()
+    for line in body.group(1).splitlines():
+        tag = re.search(r'json:"([^",]*)[^"]*"', line)
+        if not tag:
+            continue
+        if tag.group(1):
+            fields.add(tag.group(1))
+        else:  # `json:",inline"`: the embedded struct's fields
+            fields |= go_json_fields(types, line.split()[0].lstrip("*"))
+    return fields
+
+
+def unknown_fields(value: dict[str, Any], types: Path, struct: str) -> list[str]:
+    return sorted(set(value) - go_json_fields(types, struct))
+
+
+def test_the_operator_objects_use_only_fields_of_its_api(renders: Renders, monitoring_api_types: Path) -> None:
+    monitor = find(renders[MAXIMAL], "ServiceMonitor", RELEASE)
+    assert unknown_fields(monitor["spec"], monitoring_api_types, "ServiceMonitorSpec") == []
+    for endpoint in monitor["spec"]["endpoints"]:
+        assert unknown_fields(endpoint, monitoring_api_types, "Endpoint") == []
+    rule = find(renders[MAXIMAL], "PrometheusRule", RELEASE)
+    assert unknown_fields(rule["spec"], monitoring_api_types, "PrometheusRuleSpec") == []
+    for group in rule["spec"]["groups"]:
+        assert unknown_fields(group, monitoring_api_types, "RuleGroup") == []
+        for alarm in group["rules"]:
+            assert unknown_fields(alarm, monitoring_api_types, "Rule") == []
+    assert unknown_fields({"endpoints": [], "selectr": {}}, monitoring_api_types, "ServiceMonitorSpec") == ["selectr"]
 
 
 def test_service_templates_only_include_the_library() -> None:

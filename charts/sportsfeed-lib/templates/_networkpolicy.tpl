@@ -27,6 +27,14 @@ spec:
       from:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+    {{- with .Values.global.monitoring.scrapeFrom }}
+    # The metrics scraper (a Prometheus in another namespace): /metrics is on the service port.
+    - ports:
+        - port: http
+          protocol: TCP
+      from:
+        {{- toYaml . | nindent 8 }}
+    {{- end }}
   egress:
     - ports:
         - port: 53

@@ -66,6 +66,8 @@ metadata:
   name: {{ include "sportsfeed-lib.fullname" . }}-pods
   labels:
     {{- include "sportsfeed-lib.labels" . | nindent 4 }}
+    # Not the service's own Service: the ServiceMonitor leaves it out (each pod is scraped once).
+    app.kubernetes.io/component: pod-dns
 spec:
   clusterIP: None
   publishNotReadyAddresses: true
