@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 from confluent_kafka import KafkaError
+from sportsfeed_common.kafka_security import KafkaSecurity
 from sportsfeed_ingest.publisher import KafkaUnavailable, Publisher
 
 
 async def test_a_fatal_producer_error_is_reported_once_and_the_producer_replaced() -> None:
-    publisher = Publisher("127.0.0.1:1", "PLAINTEXT", timeout_seconds=0.2)  # nothing listens: never delivered
+    publisher = Publisher("127.0.0.1:1", KafkaSecurity(), timeout_seconds=0.2)  # nothing listens: never delivered
     await publisher.start()
     try:
         broken = publisher._producer

@@ -14,7 +14,7 @@ import sys
 import boto3
 
 from .aws import dynamodb_client_kwargs
-from .kafka_security import aiokafka_security
+from .kafka_security import KafkaSecurity, aiokafka_security
 from .settings import CommonSettings, SettingsError, load_settings
 from .table import TableMismatch, create_table
 from .topics import create_topics
@@ -23,7 +23,7 @@ from .topics import create_topics
 def run_create_topics(settings: CommonSettings) -> int:
     report = asyncio.run(create_topics(settings.kafka_bootstrap_servers,
                                        replication_factor=settings.topic_replication_factor,
-                                       client_kwargs=aiokafka_security(settings.kafka_security_protocol)))
+                                       client_kwargs=aiokafka_security(KafkaSecurity.of(settings))))
     for name in report.created:
         print(f"topic {name}: created")
     for name in report.existing:

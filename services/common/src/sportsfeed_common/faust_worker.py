@@ -24,7 +24,7 @@ from mode.utils.futures import notify
 from prometheus_client import Gauge
 
 from .faust_consumer import use_direct_handoff
-from .kafka_security import aiokafka_security, uses_tls
+from .kafka_security import MSK_IAM, AiokafkaMskIamTokens, KafkaSecurity, MskIamToken, aiokafka_security
 from .logs import configure_logging
 from .topics import TopicSpec, dead_letter, dead_letter_headers
 
@@ -42,6 +42,10 @@ class WorkerSettings(Protocol):
 
     kafka_bootstrap_servers: str
     kafka_security_protocol: str
+    kafka_sasl_mechanism: str | None
+    kafka_sasl_username: str | None
+    kafka_sasl_password: Any
+    aws_region: str
     consumer_group: str
     consumer_session_timeout_seconds: float
     data_dir: str
@@ -62,7 +66,7 @@ def worker_app(settings: WorkerSettings, web_app: web.Application, *, producer_l
         settings.consumer_group,
         loop=loop,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
-        broker_credentials=broker_credentials(settings.kafka_security_protocol),
+        broker_credentials=broker_credentials(KafkaSecurity.of(settings)),  # type: ignore[arg-type]
         store="memory://",
         datadir=settings.data_dir,
         topic_allow_declare=False,
@@ -116,11 +120,20 @@ class DeadLetters:
                           dead_letter_headers(self._source, partition, offset, error))
 
 
-def broker_credentials(security_protocol: str) -> faust.SSLCredentials | None:
-    """faust's ``broker_credentials`` for KAFKA_SECURITY_PROTOCOL (None: plaintext)."""
-    if uses_tls(security_protocol):
-        return faust.SSLCredentials(aiokafka_security(security_protocol)["ssl_context"])
-    return None
+def broker_credentials(security: KafkaSecurity) -> Any:
+    """faust's ``broker_credentials`` for the Kafka security settings (None: plaintext). faust hands
+    them to aiokafka as :func:`~sportsfeed_common.kafka_security.aiokafka_security` would."""
+    options = aiokafka_security(security)
+    context = options.get("ssl_context")
+    if security.mechanism == MSK_IAM:
+        assert security.region is not None
+        return faust.OAuthCredentials(oauth_cb=AiokafkaMskIamTokens(MskIamToken(security.region)),
+                                      ssl_context=context)
+    if security.mechanism is not None:
+        return faust.SASLCredentials(username=options["sasl_plain_username"],
+                                     password=options["sasl_plain_password"], mechanism=security.mechanism,
+                                     ssl_context=context)
+    return faust.SSLCredentials(context) if context is not None else None
 
 
 class AiohttpServer(mode.Service):

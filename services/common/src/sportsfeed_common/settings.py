@@ -53,8 +53,14 @@ class CommonSettings(msgspec.Struct, rename="upper", frozen=True, kw_only=True):
     """Settings every service shares; DESIGN.md fixes these names."""
 
     kafka_bootstrap_servers: NonEmptyStr
-    # PLAINTEXT, or SSL (TLS, as Amazon MSK offers it). SASL is not supported (no credentials settings).
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL"] = "PLAINTEXT"
+    # PLAINTEXT; SSL (TLS); SASL_SSL (TLS and SASL: MSK with IAM or SCRAM); SASL_PLAINTEXT (SASL without
+    # TLS, a self-managed broker only). See kafka_security.py.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    # With SASL: OAUTHBEARER (MSK IAM: tokens signed with the pod's AWS credentials) or SCRAM-SHA-512.
+    kafka_sasl_mechanism: Literal["OAUTHBEARER", "SCRAM-SHA-512"] | None = None
+    # SCRAM-SHA-512's user and password (a secret).
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: Secret | None = None
     # Replicas of every topic the platform creates (3 on a production cluster, 1 on a single broker).
     topic_replication_factor: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
     redis_url: NonEmptyStr = "redis://127.0.0.1:6379/0"
@@ -69,12 +75,36 @@ class CommonSettings(msgspec.Struct, rename="upper", frozen=True, kw_only=True):
                 raise ValueError(
                     f"KAFKA_BOOTSTRAP_SERVERS: {server.strip()!r} is not host:port"
                 )
+        self._check_kafka_sasl()
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL: must start with redis://, rediss:// or unix://")
         if self.dynamodb_endpoint is not None and not self.dynamodb_endpoint.startswith(
             ("http://", "https://")
         ):
             raise ValueError("DYNAMODB_ENDPOINT: must be an http:// or https:// URL")
+
+
+    def _check_kafka_sasl(self) -> None:
+        """Refuse an incomplete or contradictory Kafka authentication before any client tries it."""
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        mechanism = self.kafka_sasl_mechanism
+        user_or_password = self.kafka_sasl_username is not None or self.kafka_sasl_password is not None
+        if sasl and mechanism is None:
+            raise ValueError(f"KAFKA_SASL_MECHANISM: required with KAFKA_SECURITY_PROTOCOL="
+                             f"{self.kafka_security_protocol} (OAUTHBEARER for MSK IAM, or SCRAM-SHA-512)")
+        if not sasl and (mechanism is not None or user_or_password):
+            raise ValueError("KAFKA_SASL_MECHANISM: SASL settings need KAFKA_SECURITY_PROTOCOL=SASL_SSL "
+                             f"(or SASL_PLAINTEXT), not {self.kafka_security_protocol}")
+        if mechanism == "SCRAM-SHA-512" and (self.kafka_sasl_username is None or self.kafka_sasl_password is None):
+            raise ValueError("KAFKA_SASL_USERNAME: SCRAM-SHA-512 needs both KAFKA_SASL_USERNAME and "
+                             "KAFKA_SASL_PASSWORD")
+        if mechanism == "OAUTHBEARER":
+            if user_or_password:
+                raise ValueError("KAFKA_SASL_USERNAME: OAUTHBEARER (MSK IAM) signs with the process's AWS "
+                                 "credentials; a user name or password is not used, so it is refused")
+            if self.kafka_security_protocol != "SASL_SSL":
+                raise ValueError("KAFKA_SECURITY_PROTOCOL: OAUTHBEARER (MSK IAM) is offered over TLS only: "
+                                 "SASL_SSL")
 
 
 SettingsT = TypeVar("SettingsT", bound=CommonSettings)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 from sportsfeed_common.health import add_health_routes
+from sportsfeed_common.kafka_security import KafkaSecurity
 from sportsfeed_common.http import (
     OPENAPI,
     Handler,
@@ -32,7 +33,7 @@ def create_app(settings: IngestSettings) -> web.Application:
         api_keys=ApiKeys(settings.api_keys),
         metrics=metrics,
         publisher=Publisher(
-            settings.kafka_bootstrap_servers, settings.kafka_security_protocol, settings.produce_timeout_seconds
+            settings.kafka_bootstrap_servers, KafkaSecurity.of(settings), settings.produce_timeout_seconds
         ),
         limiter=RateLimiter(settings.redis_url, settings.rate_limits, settings.rate_limit_timeout_seconds),
     )

@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Producer
+from sportsfeed_common.kafka_security import KafkaSecurity, librdkafka_security
 from sportsfeed_common.logs import ThrottledLog
 
 log = logging.getLogger(__name__)
@@ -61,15 +62,14 @@ class _BatchAcknowledgement:
 
 
 class Publisher:
-    def __init__(self, bootstrap_servers: str, security_protocol: str, timeout_seconds: float) -> None:
+    def __init__(self, bootstrap_servers: str, security: KafkaSecurity, timeout_seconds: float) -> None:
         self._timeout = timeout_seconds
         self._config = {
             "bootstrap.servers": bootstrap_servers,
-            "security.protocol": security_protocol.lower(),
             "client.id": "sportsfeed-ingest",
-            # With TLS, trust the system's certificate store (where MSK's CA is): the wheel's bundled
-            # librdkafka would otherwise look only where it was built.
-            **({"ssl.ca.location": "probe"} if security_protocol == "SSL" else {}),
+            # TLS trusts the system's certificate store (where MSK's CA is): the wheel's bundled
+            # librdkafka would otherwise look only where it was built. SASL as the settings say.
+            **librdkafka_security(security),
             "acks": "all",
             "enable.idempotence": True,
             # A millisecond of batching lets concurrent requests share produce requests (far less CPU

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from sportsfeed_common.kafka_security import aiokafka_security
+from sportsfeed_common.kafka_security import KafkaSecurity, aiokafka_security
 from sportsfeed_common.topics import GAMES, ODDS_ALERTS, ODDS_LIVE, partition_counts
 
 log = logging.getLogger(__name__)
@@ -28,10 +28,10 @@ YIELD_EVERY_RECORDS = 100
 
 
 class LiveFeed:
-    def __init__(self, bootstrap_servers: str, security_protocol: str, window_seconds: float,
+    def __init__(self, bootstrap_servers: str, security: KafkaSecurity, window_seconds: float,
                  handle: Handler, after_fetch: Callable[[], Awaitable[None]] | None = None) -> None:
         self._bootstrap_servers = bootstrap_servers
-        self._security_protocol = security_protocol
+        self._security = security
         self._consumer: AIOKafkaConsumer = None  # type: ignore[assignment]  # made in start(): it needs the loop
         self._window_seconds = window_seconds
         self._handle = handle
@@ -42,7 +42,7 @@ class LiveFeed:
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap_servers, **aiokafka_security(self._security_protocol),
+            bootstrap_servers=self._bootstrap_servers, **aiokafka_security(self._security),
             enable_auto_commit=False, group_id=None, auto_offset_reset="earliest",
             fetch_max_wait_ms=FETCH_TIMEOUT_MS)
         await self._consumer.start()
@@ -63,7 +63,7 @@ class LiveFeed:
 
     async def _partitions(self, *topics: str) -> dict[str, list[TopicPartition]]:
         counts = await partition_counts(self._bootstrap_servers, list(topics),
-                                        aiokafka_security(self._security_protocol))
+                                        aiokafka_security(self._security))
         missing = [topic for topic in topics if not counts.get(topic)]
         if missing:
             raise RuntimeError(f"topics {missing} not found: run sportsfeed-admin first")

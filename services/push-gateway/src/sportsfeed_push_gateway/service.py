@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from sportsfeed_common.kafka_security import KafkaSecurity
 
 from .book import GameBook
 from .feed import LiveFeed
@@ -29,7 +30,7 @@ class GatewayService:
         self.book = GameBook(settings.replay_window_seconds, settings.replay_max_per_game)
         self.hub = Hub(on_slow_close=lambda connection: self._slow_closed(connection))
         self.gateway = Gateway(self.book, self.hub, metrics)
-        self.feed = LiveFeed(settings.kafka_bootstrap_servers, settings.kafka_security_protocol,
+        self.feed = LiveFeed(settings.kafka_bootstrap_servers, KafkaSecurity.of(settings),
                              settings.replay_window_seconds, self.gateway.handle, self._after_fetch)
         self.registry = Registry(settings.redis_url, settings.pod_name, settings.registry_ttl_seconds, self.hub,
                                  self.run_command, metrics.registry_errors.inc)

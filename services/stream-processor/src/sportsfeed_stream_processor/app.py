@@ -16,7 +16,7 @@ from typing import Any
 import faust
 from sportsfeed_common.events import Game, now_millis
 from sportsfeed_common.faust_worker import bytes_topic, track_consumer_lag, worker_app
-from sportsfeed_common.kafka_security import aiokafka_security
+from sportsfeed_common.kafka_security import KafkaSecurity, aiokafka_security
 from sportsfeed_common.topics import ODDS_RAW, PROVIDER_ACTIVITY, TopicSpec, create_topics
 
 from .alerts import ProviderHealth, StaleGames, parse_rate_thresholds
@@ -45,7 +45,7 @@ def changelog_topics(settings: ProcessorSettings) -> tuple[TopicSpec, ...]:
 async def ensure_changelog_topics(settings: ProcessorSettings) -> None:
     report = await create_topics(settings.kafka_bootstrap_servers, changelog_topics(settings),
                                  replication_factor=settings.topic_replication_factor,
-                                 client_kwargs=aiokafka_security(settings.kafka_security_protocol))
+                                 client_kwargs=aiokafka_security(KafkaSecurity.of(settings)))
     if report.mismatched:
         raise RuntimeError(f"changelog topics with the wrong partition count: {report.mismatched}")
     for name in report.created:
@@ -78,7 +78,7 @@ def build(settings: ProcessorSettings, metrics: ProcessorMetrics | None = None,
         stale_games.status(game.game_id, game.status == "live", clock())
 
     directory = GameDirectory(settings.kafka_bootstrap_servers, game_changed,
-                              **aiokafka_security(settings.kafka_security_protocol))
+                              **aiokafka_security(KafkaSecurity.of(settings)))
     app = worker_app(
         settings, create_web_app(settings, metrics, directory), loop=loop,
         # Every output is on the push path: no linger. The outputs of a batch are sent in one go

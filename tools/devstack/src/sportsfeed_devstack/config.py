@@ -26,6 +26,9 @@ class StackConfig:
     cache_dir: Path
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
+    # A second Kafka listener, SASL_PLAINTEXT with SCRAM-SHA-512, for tests of Kafka authentication
+    # (users are created through the admin API); None: no such listener (the local stack has none).
+    kafka_sasl_port: int | None = None
     dynamodb_port: int = 8000
     redis_port: int = 6379
     ingest_port: int = 8081

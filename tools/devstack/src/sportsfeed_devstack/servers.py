@@ -89,7 +89,10 @@ class Kafka(Server):
         return self.config.cache_dir / f"kafka-{KAFKA_VERSION}" / "lib"
 
     def ports(self) -> dict[str, int]:
-        return {"Kafka": self.config.kafka_port, "Kafka controller": self.config.kafka_controller_port}
+        ports = {"Kafka": self.config.kafka_port, "Kafka controller": self.config.kafka_controller_port}
+        if self.config.kafka_sasl_port is not None:
+            ports["Kafka SASL"] = self.config.kafka_sasl_port
+        return ports
 
     def address(self) -> str:
         return self.config.kafka_bootstrap
@@ -106,6 +109,7 @@ class Kafka(Server):
                 port=self.config.kafka_port,
                 controller_port=self.config.kafka_controller_port,
                 log_dirs=self.home / "data",
+                **self._sasl_properties(),
             )
         )
         (self.home / "log4j.properties").write_text(
@@ -113,6 +117,22 @@ class Kafka(Server):
         )
         if not (self.home / "data" / "meta.properties").exists():
             self._format_storage()
+
+    def _sasl_properties(self) -> dict[str, str]:
+        """The SCRAM listener's parts of server.properties, empty without kafka_sasl_port."""
+        port = self.config.kafka_sasl_port
+        if port is None:
+            return {"sasl_listener": "", "sasl_protocol": "", "sasl_settings": ""}
+        return {
+            "sasl_listener": f",SASL_PLAINTEXT://{HOST}:{port}",
+            "sasl_protocol": ",SASL_PLAINTEXT:SASL_PLAINTEXT",
+            "sasl_settings": (
+                "# SCRAM-SHA-512 on the SASL listener; users live in the cluster's metadata.\n"
+                "sasl.enabled.mechanisms=SCRAM-SHA-512\n"
+                "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;\n"
+            ),
+        }
 
     def _java_command(self, main_class: str, *args: str) -> list[str]:
         logging_config = f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}"
