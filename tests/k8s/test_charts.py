@@ -49,7 +49,7 @@ INSTALL = ("helm upgrade --install sportsfeed charts/sportsfeed -n sportsfeed --
 DEPENDENCY_BUILD = "helm dependency build charts/sportsfeed"
 
 # Settings that are secrets: never a plain env value, never ConfigMap data.
-SECRET_SETTINGS = frozenset({"API_KEYS", "ADMIN_TOKEN", "JWT_SECRET", "REDIS_URL", "AWS_ACCESS_KEY_ID",
+SECRET_SETTINGS = frozenset({"API_KEYS", "ADMIN_TOKEN", "JWT_SECRET", "REDIS_URL", "KAFKA_SASL_PASSWORD", "AWS_ACCESS_KEY_ID",
                              "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
 # Strings that are credentials wherever they appear.
 CREDENTIAL_PATTERNS = {
@@ -630,6 +630,49 @@ def test_the_operator_objects_use_only_fields_of_its_api(renders: Renders, monit
         for alarm in group["rules"]:
             assert unknown_fields(alarm, monitoring_api_types, "Rule") == []
     assert unknown_fields({"endpoints": [], "selectr": {}}, monitoring_api_types, "ServiceMonitorSpec") == ["selectr"]
+
+
+MSK_IAM = Combination(UMBRELLA, ("ci/msk-iam-values.yaml",))
+MSK_SCRAM = Combination(UMBRELLA, ("ci/msk-scram-values.yaml",))
+
+
+def kafka_containers(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any], dict[str, str]]]:
+    """Every container of the services and the provisioning hook, with its ConfigMap's data if any."""
+    configs = {doc["metadata"]["name"]: doc.get("data", {}) for doc in docs if doc["kind"] == "ConfigMap"}
+    for doc in docs:
+        name = doc["metadata"]["name"]
+        if doc["kind"] in ("Deployment", "StatefulSet") or (doc["kind"] == "Job" and "provision" in name):
+            for container in doc["spec"]["template"]["spec"]["containers"]:
+                yield name, container, configs.get(name, {})
+
+
+def test_scram_reaches_every_kafka_client_from_one_secret(renders: Renders) -> None:
+    seen = set()
+    for name, container, config in kafka_containers(renders[MSK_SCRAM]):
+        env = env_of(container)
+        mechanism = config.get("KAFKA_SASL_MECHANISM") or env.get("KAFKA_SASL_MECHANISM", {}).get("value")
+        assert mechanism == "SCRAM-SHA-512", name
+        for key in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"):
+            assert env[key]["valueFrom"]["secretKeyRef"] == {"name": "sportsfeed-kafka", "key": key}, (name, key)
+        seen.add(name)
+    assert set(SERVICES) <= seen and any("provision" in name for name in seen), seen
+    for doc in renders[MSK_SCRAM]:
+        if doc["kind"] == "ConfigMap":
+            assert not {"KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"} & doc.get("data", {}).keys(), doc["metadata"]
+
+
+def test_msk_iam_signs_with_each_pods_role_and_reaches_sts(renders: Renders) -> None:
+    docs = renders[MSK_IAM]
+    for service in SERVICES:
+        config = find(docs, "ConfigMap", service)["data"]
+        assert (config["KAFKA_SECURITY_PROTOCOL"], config["KAFKA_SASL_MECHANISM"]) == ("SASL_SSL", "OAUTHBEARER")
+        account = find(docs, "ServiceAccount", service)
+        assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(f"sportsfeed-{service}")
+        egress = find(docs, "NetworkPolicy", service)["spec"]["egress"]
+        ports = {port["port"] for rule in egress for port in rule.get("ports", [])}
+        assert {9098, 443} <= ports, (service, ports)
+        assert "KAFKA_SASL_PASSWORD" not in env_of(container_of(next(
+            doc for doc in docs if doc["kind"] in ("Deployment", "StatefulSet") and doc["metadata"]["name"] == service)))
 
 
 def test_service_templates_only_include_the_library() -> None:

@@ -6,7 +6,7 @@ existing Secrets; the pod's name from the downward API where a setting wants it.
 
 {{/* The names a secret goes by: never accepted as a plain value (validateValues enforces it). */}}
 {{- define "sportsfeed-lib.secretNames" -}}
-API_KEYS ADMIN_TOKEN JWT_SECRET REDIS_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+API_KEYS ADMIN_TOKEN JWT_SECRET REDIS_URL KAFKA_SASL_PASSWORD AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
 {{- end }}
 
 {{/* The ConfigMap's data as YAML: shared settings first, so a chart's `env` can override them. */}}
@@ -19,6 +19,9 @@ API_KEYS ADMIN_TOKEN JWT_SECRET REDIS_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KE
   "AWS_REGION" $global.aws.region
   "LOG_LEVEL" $global.logLevel
   "PORT" (toString .Values.port) }}
+{{- with $global.kafka.sasl.mechanism }}
+{{- $_ := set $data "KAFKA_SASL_MECHANISM" . }}
+{{- end }}
 {{- if .Values.connectsTo.dynamodb }}
 {{- $_ := set $data "DYNAMODB_TABLE" $global.dynamodb.table }}
 {{- with $global.dynamodb.endpoint }}
@@ -47,6 +50,7 @@ API_KEYS ADMIN_TOKEN JWT_SECRET REDIS_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KE
     fieldRef:
       fieldPath: metadata.name
 {{- end }}
+{{- include "sportsfeed-lib.kafkaSaslEnv" .Values.global.kafka.sasl }}
 {{- if and .Values.connectsTo.redis .Values.global.redis.existingSecret }}
 - name: REDIS_URL
   valueFrom:
@@ -61,6 +65,19 @@ API_KEYS ADMIN_TOKEN JWT_SECRET REDIS_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KE
     secretKeyRef:
       name: {{ $ref.secret }}
       key: {{ $ref.key }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* SCRAM's user and password, from global.kafka.sasl's Secret (given the sasl values); nothing otherwise. */}}
+{{- define "sportsfeed-lib.kafkaSaslEnv" -}}
+{{- if eq .mechanism "SCRAM-SHA-512" }}
+{{- range $name := list "KAFKA_SASL_USERNAME" "KAFKA_SASL_PASSWORD" }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.existingSecret }}
+      key: {{ $name }}
 {{- end }}
 {{- end }}
 {{- end }}

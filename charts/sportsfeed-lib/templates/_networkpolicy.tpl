@@ -48,6 +48,12 @@ spec:
           protocol: TCP
         {{- end }}
     {{- end }}
+    {{- if eq $global.kafka.sasl.mechanism "OAUTHBEARER" }}
+    # MSK IAM: the pod's IRSA credentials come from STS over HTTPS.
+    - ports:
+        - port: 443
+          protocol: TCP
+    {{- end }}
     {{- if .Values.connectsTo.redis }}
     - ports:
         - port: {{ $global.redis.port }}

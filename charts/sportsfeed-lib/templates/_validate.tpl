@@ -49,6 +49,26 @@ the key to change.
 {{- end }}
 {{- end }}
 
+{{- $kafka := $v.global.kafka }}
+{{- $saslProtocol := hasPrefix "SASL_" $kafka.securityProtocol }}
+{{- if and $saslProtocol (not $kafka.sasl.mechanism) }}
+{{- $errors = append $errors (printf "global.kafka.securityProtocol is %s but global.kafka.sasl.mechanism is empty: OAUTHBEARER (MSK IAM) or SCRAM-SHA-512" $kafka.securityProtocol) }}
+{{- end }}
+{{- if and $kafka.sasl.mechanism (not $saslProtocol) }}
+{{- $errors = append $errors (printf "global.kafka.sasl.mechanism %s needs global.kafka.securityProtocol SASL_SSL, not %s" $kafka.sasl.mechanism $kafka.securityProtocol) }}
+{{- end }}
+{{- if and (eq $kafka.sasl.mechanism "SCRAM-SHA-512") (not $kafka.sasl.existingSecret) }}
+{{- $errors = append $errors "global.kafka.sasl.existingSecret is empty: SCRAM-SHA-512 reads KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD from it" }}
+{{- end }}
+{{- if eq $kafka.sasl.mechanism "OAUTHBEARER" }}
+{{- if ne $kafka.securityProtocol "SASL_SSL" }}
+{{- $errors = append $errors "global.kafka.sasl.mechanism OAUTHBEARER (MSK IAM) is offered over TLS only: securityProtocol SASL_SSL" }}
+{{- end }}
+{{- if not $v.serviceAccount.roleArn }}
+{{- $errors = append $errors "serviceAccount.roleArn is empty: with MSK IAM (OAUTHBEARER) the pods sign Kafka tokens with their IRSA role, which needs kafka-cluster permissions" }}
+{{- end }}
+{{- end }}
+
 {{- $secretNames := include "sportsfeed-lib.secretNames" . | splitList " " }}
 {{- range $name, $value := $v.env }}
 {{- if and (has $name $secretNames) (not (kindIs "invalid" $value)) }}
