@@ -11,6 +11,7 @@ docs/kubernetes-local.md gives.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -22,6 +23,8 @@ import pytest
 import yaml
 
 from .conftest import REPO
+from .test_dockerfiles import GATEWAY_TARGET
+from .test_dockerfiles import SERVICES as DOCKERFILE_SERVICES
 from .test_k8s_manifests import containers_of, kubernetes_validate, schema_problems
 
 pytestmark = pytest.mark.k8s
@@ -43,6 +46,24 @@ LOCAL_INFRASTRUCTURE = {
 PORT_FORWARDS = {"push-gateway": 8080, "ingest": 8081}
 # Left out of the copy skaffold works in: big, or nothing skaffold reads.
 NOT_COPIED = (".git", ".venv", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", ".run")
+
+
+def artifact_problems(service: str, artifact: dict[str, Any], root: Path) -> list[str]:
+    """An artifact builds its service from the one root Dockerfile, with the repository (``root``, where
+    skaffold.yaml is) as context: SERVICE and PORT (the port of its settings, as
+    tests/k8s/test_dockerfiles.py knows it), and the gateway's target for the gateway."""
+    docker = artifact.get("docker", {})
+    problems = []
+    if docker.get("dockerfile") != "Dockerfile" or not (REPO / "Dockerfile").is_file():
+        problems.append(f"{service}: not built from the root Dockerfile: {docker.get('dockerfile')}")
+    if (root / artifact.get("context", ".")).resolve() != root.resolve():
+        problems.append(f"{service}: the build context is not the repository root")
+    args = {name: str(value) for name, value in (docker.get("buildArgs") or {}).items()}
+    if args != {"SERVICE": service, "PORT": str(DOCKERFILE_SERVICES[service][0])}:
+        problems.append(f"{service}: build arguments {args}")
+    if docker.get("target") != (GATEWAY_TARGET if service == "push-gateway" else None):
+        problems.append(f"{service}: target {docker.get('target')}")
+    return problems
 
 
 def expected_image(service: str, profile: str) -> str:
@@ -183,13 +204,12 @@ def test_skaffold_is_the_pinned_build(skaffold):
 
 
 @pytest.mark.parametrize("profile", PROFILE_FLAGS)
-def test_diagnose_resolves_the_four_artifacts(diagnosed, profile):
+def test_diagnose_resolves_the_four_artifacts(diagnosed, workspace, profile):
     sportsfeed = diagnosed[profile]["sportsfeed"]
     artifacts = {artifact["image"]: artifact for artifact in sportsfeed["build"]["artifacts"]}
     assert tuple(artifacts) == ARTIFACTS
     for service, artifact in zip(SERVICES, artifacts.values(), strict=True):
-        assert artifact["docker"]["dockerfile"] == f"services/{service}/Dockerfile"
-        assert (REPO / artifact["docker"]["dockerfile"]).is_file()
+        assert artifact_problems(service, artifact, workspace) == []
     assert sportsfeed["build"]["local"]["push"] is (profile == "eks")
 
 
@@ -286,6 +306,21 @@ def test_diagnose_rejects_an_unknown_field(skaffold, skaffold_env, workspace, tm
     result = run_skaffold(skaffold, skaffold_env, workspace, *DIAGNOSE, "--filename", broken.name)
     assert result.returncode != 0
     assert field in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("breakage,expected", [
+    (lambda artifact: artifact["docker"].update(dockerfile="services/push-gateway/Dockerfile"), "root Dockerfile"),
+    (lambda artifact: artifact["docker"].pop("target"), "target"),
+    (lambda artifact: artifact["docker"]["buildArgs"].update(PORT="8081"), "build arguments"),
+    (lambda artifact: artifact["docker"]["buildArgs"].update(SERVICE="ingest"), "build arguments"),
+    (lambda artifact: artifact.update(context="services/push-gateway"), "context"),
+])
+def test_a_wrong_artifact_is_reported(diagnosed, workspace, breakage, expected):
+    artifacts = diagnosed["local"]["sportsfeed"]["build"]["artifacts"]
+    gateway = copy.deepcopy(next(artifact for artifact in artifacts if artifact["image"] == "sportsfeed/push-gateway"))
+    assert artifact_problems("push-gateway", gateway, workspace) == []
+    breakage(gateway)
+    assert any(expected in problem for problem in artifact_problems("push-gateway", gateway, workspace))
 
 
 def test_diagnose_rejects_an_unknown_profile(skaffold, skaffold_env, workspace):
