@@ -13,7 +13,8 @@ metadata:
     {{- include "sportsfeed-lib.testLabels" . | nindent 4 }}
   annotations:
     helm.sh/hook: test
-    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+    # Kept after the run, so that `helm test --logs` can read it; the next run replaces it.
+    helm.sh/hook-delete-policy: before-hook-creation
 spec:
   restartPolicy: Never
   automountServiceAccountToken: false
