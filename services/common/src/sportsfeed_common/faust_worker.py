@@ -24,7 +24,7 @@ from mode.utils.futures import notify
 from prometheus_client import Gauge
 
 from .faust_consumer import use_direct_handoff
-from .kafka_security import MSK_IAM, AiokafkaMskIamTokens, KafkaSecurity, MskIamToken, aiokafka_security
+from .kafka_security import MSK_IAM, KafkaSecurity, aiokafka_security
 from .logs import configure_logging
 from .topics import TopicSpec, dead_letter, dead_letter_headers
 
@@ -126,9 +126,7 @@ def broker_credentials(security: KafkaSecurity) -> Any:
     options = aiokafka_security(security)
     context = options.get("ssl_context")
     if security.mechanism == MSK_IAM:
-        assert security.region is not None
-        return faust.OAuthCredentials(oauth_cb=AiokafkaMskIamTokens(MskIamToken(security.region)),
-                                      ssl_context=context)
+        return faust.OAuthCredentials(oauth_cb=options["sasl_oauth_token_provider"], ssl_context=context)
     if security.mechanism is not None:
         return faust.SASLCredentials(username=options["sasl_plain_username"],
                                      password=options["sasl_plain_password"], mechanism=security.mechanism,

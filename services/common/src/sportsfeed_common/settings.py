@@ -83,7 +83,6 @@ class CommonSettings(msgspec.Struct, rename="upper", frozen=True, kw_only=True):
         ):
             raise ValueError("DYNAMODB_ENDPOINT: must be an http:// or https:// URL")
 
-
     def _check_kafka_sasl(self) -> None:
         """Refuse an incomplete or contradictory Kafka authentication before any client tries it."""
         sasl = self.kafka_security_protocol.startswith("SASL_")
