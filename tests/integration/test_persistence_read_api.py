@@ -23,7 +23,6 @@ import aiohttp
 import boto3
 import pytest
 from aiohttp.test_utils import TestClient
-from schemathesis.generation.modes import GenerationMode
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.events import update_id
 from sportsfeed_common.series import Candle, FeedCount, Ohlc
@@ -33,7 +32,6 @@ from sportsfeed_common.topics import GAMES, ODDS_LIVE, ODDS_RAW, PROVIDER_ACTIVI
 from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.waiting import wait_until_async
 
-from ..generated_requests import check_generated_requests
 from ..services import caught_up_group, service_process
 from .test_ingest_api import ACME, JSON, ingest_settings, start_client
 
@@ -350,9 +348,3 @@ async def test_metrics_health_and_openapi(pipeline: Pipeline) -> None:
                  "sportsfeed_persistence_write_retries_total", "sportsfeed_persistence_dead_lettered_total",
                  "sportsfeed_persistence_consumer_lag{"):
         assert name in metrics, name
-
-
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_no_generated_request_gets_a_server_error(persistence: str, mode: GenerationMode) -> None:
-    check_generated_requests(persistence, mode, {"/feeds", "/v1/games/{gameId}/odds",
-                                                 "/v1/providers/{provider}/counts"}, examples=60)

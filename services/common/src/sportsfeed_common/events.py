@@ -85,6 +85,10 @@ def to_millisecond(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+# The year part of the times platform_time keeps, for the OpenAPI documents' date-time strings.
+PLATFORM_YEAR_PATTERN = "^(19[7-9][0-9]|[2-9][0-9]{3})-"
+
+
 def platform_time(field: str, moment: datetime) -> datetime:
     """``moment`` as the platform keeps times (UTC, milliseconds), or a ValueError naming ``field``.
 
@@ -131,16 +135,54 @@ def update_id(provider: str, game_id: str, market: str, ts: datetime) -> str:
     return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
 
+# A price's rules by its format; _check_price enforces them and price_schema states them for /openapi.json.
+AMERICAN_ODDS_MIN = 100  # American odds are <= -100 or >= +100
+DECIMAL_ODDS_ABOVE = 1.0  # decimal odds are greater than 1.0
+
+
 def _check_price(field: str, value: float | None, odds_format: str) -> None:
     if value is None:
         return
     if not math.isfinite(value):
         raise ValueError(f"{field}: must be a finite number")
     if odds_format == "american":
-        if -100 < value < 100:
+        if -AMERICAN_ODDS_MIN < value < AMERICAN_ODDS_MIN:
             raise ValueError(f"{field}: American odds must be <= -100 or >= +100, got {value:g}")
-    elif value <= 1.0:
+    elif value <= DECIMAL_ODDS_ABOVE:
         raise ValueError(f"{field}: decimal odds must be greater than 1.0, got {value:g}")
+
+
+def price_schema(odds_format: OddsFormat) -> dict[str, Any]:
+    """The JSON Schema of :func:`_check_price`'s rule for one format (a null price passes, as there)."""
+    if odds_format == "american":
+        return {"anyOf": [{"maximum": -AMERICAN_ODDS_MIN}, {"minimum": AMERICAN_ODDS_MIN}]}
+    return {"exclusiveMinimum": DECIMAL_ODDS_ABOVE}
+
+
+def odds_rules_schema(format_field: str | None, market_field: str = "market",
+                      draw_field: str | None = "drawOdds") -> dict[str, Any]:
+    """JSON Schema of OddsUpdate's cross-field rules over an object with camelCase price fields.
+
+    ``format_field`` names the odds-format field (american when absent); None: the object is always
+    american. Without a ``draw_field`` a three-way market cannot be priced at all.
+    """
+    prices = ("homeOdds", "awayOdds", *([draw_field] if draw_field else []))
+
+    def priced(odds_format: OddsFormat, **extra: dict[str, Any]) -> dict[str, Any]:
+        return {"properties": {**{name: price_schema(odds_format) for name in prices}, **extra}}
+
+    if format_field is None:
+        by_format = priced("american")
+    else:
+        by_format = {"anyOf": [
+            {**priced("decimal", **{format_field: {"const": "decimal"}}), "required": [format_field]},
+            priced("american", **{format_field: {"const": "american"}}),
+        ]}
+    two_way = {"properties": {market_field: {"not": {"enum": sorted(THREE_WAY_MARKETS)}}}}
+    if draw_field is None:
+        return {"allOf": [by_format, two_way]}
+    draw_priced = {"required": [draw_field], "properties": {draw_field: {"type": "number"}}}
+    return {"allOf": [by_format, {"anyOf": [two_way, draw_priced]}]}
 
 
 class OddsUpdate(Event, kw_only=True):

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from aiohttp import web
+
+from .http import Body, json_response
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 READINESS_CHECKS = web.AppKey("readiness_checks", dict[str, ReadinessCheck])
@@ -18,8 +21,17 @@ READINESS_CHECKS = web.AppKey("readiness_checks", dict[str, ReadinessCheck])
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
+class Health(Body, kw_only=True):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(Body, kw_only=True):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str]  # each dependency: "ok", or why not
+
+
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return json_response(Health())
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -27,10 +39,8 @@ async def readyz(request: web.Request) -> web.Response:
     results = await asyncio.gather(*(_run(check) for check in checks.values()))
     report = dict(zip(checks, results, strict=True))
     ready = all(result == "ok" for result in results)
-    return web.json_response(
-        {"status": "ready" if ready else "not ready", "checks": report},
-        status=200 if ready else 503,
-    )
+    return json_response(Readiness(status="ready" if ready else "not ready", checks=report),
+                         status=200 if ready else 503)
 
 
 async def _run(check: ReadinessCheck) -> str:

@@ -1,4 +1,5 @@
-"""What every HTTP service of the platform shares: JSON bodies, JSON errors and ``/openapi.json``.
+"""What every HTTP service of the platform shares: JSON bodies and JSON errors (``/openapi.json`` is in
+:mod:`sportsfeed_common.openapi`).
 
 Every refusal is JSON: ``{"error": code, "message": text}``, plus ``errors``
 per item where a request carries several items. aiohttp's own plain-text
@@ -78,35 +79,3 @@ async def handle_with_json_errors(request: web.Request, handler: Handler) -> web
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         return json_error(500, "internal_error", "the server failed; nothing from this request was accepted")
-
-
-# --- /openapi.json -----------------------------------------------------------------------------
-
-SCHEMA_REF = "#/components/schemas/{name}"
-OPENAPI = web.AppKey("openapi", dict)
-
-
-def schema_ref(name: str) -> dict[str, str]:
-    return {"$ref": SCHEMA_REF.format(name=name)}
-
-
-def plain_operation(description: str, media: str = "application/json") -> dict[str, Any]:
-    """A GET without parameters whose 200 body is not described further (health, metrics...)."""
-    return {"get": {"summary": description, "security": [],
-                    "responses": {"200": {"description": description, "content": {media: {}}}}}}
-
-
-def ecma_patterns(node: Any) -> Any:
-    """JSON Schema regexes use the ECMA dialect, where ``$`` already means end of input."""
-    if isinstance(node, dict):
-        return {
-            key: value.replace("$(?!\\n)", "$") if key == "pattern" and isinstance(value, str) else ecma_patterns(value)
-            for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [ecma_patterns(value) for value in node]
-    return node
-
-
-async def openapi_view(request: web.Request) -> web.Response:
-    return web.json_response(request.app[OPENAPI])

@@ -7,13 +7,12 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sportsfeed_common.health import add_health_routes
 from sportsfeed_common.http import (
-    OPENAPI,
     Handler,
     handle_with_json_errors,
-    openapi_view,
 )
 from sportsfeed_common.kafka_security import KafkaSecurity
 from sportsfeed_common.metrics import add_metrics_route
+from sportsfeed_common.openapi import OPENAPI, openapi_view
 
 from .auth import ApiKeys
 from .metrics import IngestMetrics

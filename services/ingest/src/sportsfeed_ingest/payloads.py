@@ -35,8 +35,8 @@ from sportsfeed_common.events import (
     UtcTime,
     epoch_millis,
     explain_error,
-    platform_time,
     to_millisecond,
+    whole,
 )
 from sportsfeed_common.http import ItemError
 
@@ -67,6 +67,15 @@ class GameSubmission(Game, kw_only=True, forbid_unknown_fields=True):
 
 EpochSeconds = Annotated[float, msgspec.Meta(ge=0, le=32_503_680_000)]  # up to year 3000
 
+# The reference's date text, 'YYYY-MM-DD hh:mm:ss[.ssssss]' (or with T, and Z), only real dates from 1970 on.
+# parse_reference_date refuses the rest with a short message; the OpenAPI document carries the same pattern.
+_MONTH_DAY = r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+_LEAP_DAY = r"(?:19(?:7[26]|8[048]|9[26])|[2-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)-02-29"
+_YEAR = r"(?:19[7-9][0-9]|[2-9][0-9]{3})"
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+REFERENCE_DATE_PATTERN = whole(rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})[ T]{_TIME}Z?")
+_REFERENCE_DATE = re.compile(REFERENCE_DATE_PATTERN)
+
 
 class ReferenceOdds(msgspec.Struct, kw_only=True):
     """One element of the reference's ``PUT /feeds`` body.
@@ -78,7 +87,7 @@ class ReferenceOdds(msgspec.Struct, kw_only=True):
     """
 
     gameId: GameId
-    date: EpochSeconds | str
+    date: EpochSeconds | str  # text: REFERENCE_DATE_PATTERN, checked by parse_reference_date
     away: Line | None = None
     home: Line | None = None
     awayOdds: Price
@@ -247,24 +256,14 @@ def odds_from_submission(submission: OddsSubmission, context: Context) -> OddsUp
     return _stamped_update(context, **{name: getattr(submission, name) for name in _SUBMITTED_FIELDS})
 
 
-_REFERENCE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z?")
-
-
 def parse_reference_date(value: float | str) -> datetime:
-    """The reference's ``date``: epoch seconds, or ``YYYY-MM-DD hh:mm:ss[.sss]`` in UTC."""
+    """The reference's ``date``: epoch seconds, or ``YYYY-MM-DD hh:mm:ss[.sss]`` in UTC, a real date from 1970."""
     if isinstance(value, str):
-        if not _REFERENCE_DATE.fullmatch(value):
-            raise InvalidEvent(
-                "$.date", None, "date", "must be epoch seconds or 'YYYY-MM-DD hh:mm:ss[.sss]' (UTC)"
-            )
-        try:
-            moment = datetime.fromisoformat(value.rstrip("Z").replace(" ", "T")).replace(tzinfo=UTC)
-        except ValueError:
-            raise InvalidEvent("$.date", None, "date", f"{value!r} is not a real date and time") from None
-        try:
-            return platform_time("date", moment)
-        except ValueError as error:
-            raise InvalidEvent("$.date", None, "date", str(error).removeprefix("date: ")) from None
+        if not _REFERENCE_DATE.match(value):
+            raise InvalidEvent("$.date", None, "date",
+                               "must be epoch seconds or a real date 'YYYY-MM-DD hh:mm:ss[.sss]' (UTC) from 1970 on")
+        moment = datetime.fromisoformat(value.rstrip("Z").replace(" ", "T")).replace(tzinfo=UTC)
+        return to_millisecond(moment)
     return datetime.fromtimestamp(value, UTC)
 
 

@@ -12,13 +12,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sportsfeed_common.events import epoch_millis, platform_time
+import msgspec
+from sportsfeed_common.events import PLATFORM_YEAR_PATTERN, UtcTime, epoch_millis, platform_time
 
 from .history import MAX_LIMIT, InvalidQuery, check_limit
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
 MAX_CURSOR_LENGTH = 2048
+_LATEST_MILLIS = epoch_millis(LATEST)
+# What parse_time accepts, for the OpenAPI document: an RFC 3339 time from 1970 on, or epoch milliseconds.
+TIME_SCHEMA = {
+    "description": "RFC 3339 with a time zone (2026-11-23T12:00:00Z), from 1970 on, or epoch milliseconds",
+    "anyOf": [{"type": "string", "format": "date-time", "pattern": PLATFORM_YEAR_PATTERN},
+              {"type": "integer", "minimum": 0, "maximum": _LATEST_MILLIS}],
+}
 
 _EPOCH_MILLIS = re.compile(r"[0-9]{1,15}")
 _LIMIT = re.compile(r"[0-9]{1,7}")
@@ -39,15 +47,15 @@ def check_known(query: Mapping[str, str], allowed: set[str]) -> None:
 def parse_time(name: str, text: str) -> datetime:
     if _EPOCH_MILLIS.fullmatch(text):
         millis = int(text)
-        if millis > epoch_millis(LATEST):
+        if millis > _LATEST_MILLIS:
             raise InvalidQuery(name, "is after the year 9999")
         return EARLIEST + timedelta(milliseconds=millis)
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidQuery(name, "must be an ISO-8601 time with a time zone or epoch milliseconds") from None
-    if moment.tzinfo is None:
-        raise InvalidQuery(name, "must carry a time zone (for example 2026-11-23T12:00:00Z)")
+        moment = msgspec.convert(text, UtcTime)  # RFC 3339, as the events' times
+    except msgspec.ValidationError as error:
+        reason = ("must carry a time zone (for example 2026-11-23T12:00:00Z)" if "timezone" in str(error)
+                  else "must be an RFC 3339 time with a time zone or epoch milliseconds")
+        raise InvalidQuery(name, reason) from None
     try:
         return platform_time(name, moment)
     except ValueError as error:

@@ -15,15 +15,14 @@ from aiohttp import web
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.health import add_health_routes
 from sportsfeed_common.http import (
-    OPENAPI,
     Handler,
     ItemError,
     handle_with_json_errors,
     json_error,
-    openapi_view,
 )
 from sportsfeed_common.jwt_auth import TokenVerifier, bearer_refusal
 from sportsfeed_common.metrics import add_metrics_route
+from sportsfeed_common.openapi import OPENAPI, openapi_view
 
 from . import views
 from .history import History, InvalidQuery
@@ -45,7 +44,7 @@ def create_read_api(settings: PersistenceSettings, metrics: PersistenceMetrics) 
     history = History(None, settings.dynamodb_table)
     app[views.HISTORY] = history
     app[METRICS] = metrics
-    app[OPENAPI] = build_openapi()
+    app[OPENAPI] = build_openapi(settings)
     routes = [
         app.router.add_get("/feeds", views.reference_latest_odds, name="feeds"),
         app.router.add_get("/v1/games", views.scheduled_games, name="games"),

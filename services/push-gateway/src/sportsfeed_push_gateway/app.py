@@ -10,14 +10,13 @@ import aiohttp
 from aiohttp import web
 from sportsfeed_common.health import add_health_routes
 from sportsfeed_common.http import (
-    OPENAPI,
     Handler,
     handle_with_json_errors,
-    openapi_view,
-    plain_operation,
 )
 from sportsfeed_common.metrics import add_metrics_route
+from sportsfeed_common.openapi import OPENAPI, openapi_view
 
+from .openapi import build_openapi
 from .service import GATEWAY_SERVICE, GatewayService
 from .settings import GatewaySettings
 from .sockets import websocket
@@ -44,7 +43,7 @@ def create_app(settings: GatewaySettings, service: GatewayService | None = None)
     app[GATEWAY_SERVICE] = service
     dashboard = Path(settings.dashboard_dir) if settings.dashboard_dir else default_dashboard_dir()
     app[DASHBOARD_DIR] = dashboard
-    app[OPENAPI] = _openapi()
+    app[OPENAPI] = build_openapi(settings)
     app.router.add_get("/ws", websocket, name="ws")
     app.router.add_get("/admin/connections", list_connections, name="admin-connections")
     app.router.add_post("/admin/connections/{connection_id}/messages", send_to_connection, name="admin-send")
@@ -91,43 +90,3 @@ async def _going_away(app: web.Application) -> None:
 @web.middleware
 async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     return await handle_with_json_errors(request, handler)
-
-
-def _openapi() -> dict[str, object]:
-    admin = {"security": [{"admin": []}], "responses": {"200": {"description": "ok"},
-                                                          "401": {"description": "no or wrong admin token"}}}
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "sportsfeed push gateway", "version": "1.0.0",
-                 "description": "WebSocket at /ws (protocol in docs/push-gateway.md), dashboard at /, "
-                                "read API under /api, admin endpoints."},
-        "components": {"securitySchemes": {
-            "admin": {"type": "http", "scheme": "bearer"},
-            "analyst": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                        "description": "the analyst's JWT, required when AUTH_ENABLED is true"}}},
-        "paths": {
-            "/ws": {"get": {"summary": "WebSocket upgrade", "parameters": [
-                {"name": "client", "in": "query", "schema": {"type": "string"}},
-                {"name": "token", "in": "query", "schema": {"type": "string"}},
-                {"name": "mode", "in": "query", "description": "everything (default): every update until the "
-                 "first subscribe; subscribed: nothing until the client subscribes",
-                 "schema": {"enum": ["everything", "subscribed"]}},
-                {"name": "frames", "in": "query", "description": "one (default): a JSON object per message; "
-                 "batch: what waits goes as one message, the JSON objects separated by newlines",
-                 "schema": {"enum": ["one", "batch"]}}],
-                "responses": {"101": {"description": "switching protocols"},
-                              "400": {"description": "unknown mode or frames"},
-                              "401": {"description": "bad token"}, "403": {"description": "bad Origin"},
-                              "503": {"description": "still warming up"}}}},
-            "/admin/connections": {"get": {"summary": "all active connections of all replicas", **admin}},
-            "/admin/connections/{connection_id}/messages": {"post": {"summary": "send a frame", **admin}},
-            "/admin/connections/{connection_id}": {"delete": {"summary": "close a connection", **admin}},
-            "/api/{path}": {"get": {"summary": "the persistence read API, passed through",
-                                    "security": [{"analyst": []}],
-                                    "responses": {"200": {"description": "as the read API answers"},
-                                                  "401": {"description": "no or bad token (auth on)"}}}},
-            "/healthz": plain_operation("alive"),
-            "/readyz": plain_operation("ready: the replay window is read"),
-            "/metrics": plain_operation("Prometheus metrics", "text/plain"),
-        },
-    }

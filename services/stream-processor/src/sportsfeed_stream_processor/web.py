@@ -1,4 +1,4 @@
-"""The processor's HTTP side: health, readiness and metrics (no API of its own)."""
+"""The processor's HTTP side: health, readiness, metrics and the document of these (no API of its own)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.health import add_health_routes
 from sportsfeed_common.http import Handler, handle_with_json_errors
 from sportsfeed_common.metrics import add_metrics_route
+from sportsfeed_common.openapi import OPENAPI, components, document, openapi_view, service_paths
 
 from .directory import GameDirectory
 from .metrics import ProcessorMetrics
@@ -30,6 +31,12 @@ def create_web_app(settings: ProcessorSettings, metrics: ProcessorMetrics, direc
 
     add_health_routes(app, {"dynamodb": dynamodb, "games": games_read})
     add_metrics_route(app, metrics.registry)
+    app[OPENAPI] = document(
+        "sportsfeed stream processor",
+        "Sequencing, odds movement, candles, counts and feed-health alerts, from odds.raw to odds.live and "
+        "odds.alerts. Its HTTP side is only what operators need.",
+        service_paths("DynamoDB answers and the games topic is read to its end"), components())
+    app.router.add_get("/openapi.json", openapi_view, name="openapi")
 
     async def dynamodb_client(app: web.Application) -> AsyncIterator[None]:
         async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings)) as opened:
