@@ -22,22 +22,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
+from .ids import GameId, Market, ProviderId, Sport, whole
 
-def whole(pattern: str) -> str:
-    r"""Anchor a regex to the whole string.
-
-    msgspec matches with ``re.search``, where ``$`` also matches before a
-    trailing newline; ``(?!\n)`` closes that gap and, unlike ``\Z``, is also
-    valid in the JSON Schema (ECMA) dialect the OpenAPI documents use.
-    """
-    return f"^{pattern}$(?!\n)"
-
-
-# Ids become parts of DynamoDB keys joined by '#', so '#' and whitespace are never allowed.
-ProviderId = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z0-9][a-z0-9_-]{0,63}"))]
-GameId = Annotated[str, msgspec.Meta(pattern=whole(r"game-[A-Za-z0-9][A-Za-z0-9._:-]{0,122}"))]
-Market = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z0-9][a-z0-9_-]{0,31}"))]
-Sport = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z][a-z0-9_-]{0,31}"))]
 # Free text reaches analysts' screens and logs: no control characters (C0, DEL, C1), no line or
 # paragraph separators, and no bidirectional controls, which can make a name display as another.
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=whole(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .events import Event, GameId, Market, ProviderId, UtcTime, to_millisecond
+from .events import Event, UtcTime, to_millisecond
+from .ids import GameId, Market, ProviderId
 
 
 def minute_of(moment: datetime) -> datetime:

@@ -22,15 +22,12 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from sportsfeed_common.events import (
     Game,
-    GameId,
     InvalidEvent,
     Line,
-    Market,
     MarketStatus,
     OddsFormat,
     OddsUpdate,
     Price,
-    ProviderId,
     Trace,
     UtcTime,
     epoch_millis,
@@ -39,6 +36,7 @@ from sportsfeed_common.events import (
     to_millisecond,
 )
 from sportsfeed_common.http import ItemError
+from sportsfeed_common.ids import GameId, Market, ProviderId
 
 
 class Submission(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):

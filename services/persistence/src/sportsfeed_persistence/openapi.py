@@ -13,9 +13,10 @@ from sportsfeed_common.http import (
     plain_operation,
     schema_ref,
 )
+from sportsfeed_common.ids import GAME_ID_PATTERN, NAME_PATTERN
 
 from .history import DEFAULT_LIMIT, MAX_LIMIT
-from .queries import GAME_ID_PATTERN, MAX_CURSOR_LENGTH, NAME_PATTERN
+from .queries import MAX_CURSOR_LENGTH
 from .responses import CandlesPage, CountsPage, CountTotals, GamesPage, OddsPage, StoredOdds
 
 _TIME = {"type": "string", "description": "ISO-8601 with a time zone, or epoch milliseconds"}
