@@ -21,18 +21,10 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 from sportsfeed_common.aws import dynamodb_client_kwargs
-from sportsfeed_common.events import (
-    Alert,
-    Game,
-    LiveUpdate,
-    OddsUpdate,
-    Trace,
-    decode,
-    encode,
-    epoch_millis,
-)
+from sportsfeed_common.events import Alert, Game, LiveUpdate, OddsUpdate, Trace, decode, encode
 from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import create_table, iso_minute, provider_key
+from sportsfeed_common.table import create_table, provider_key
+from sportsfeed_common.times import epoch_millis, iso_minute
 from sportsfeed_common.topics import (
     GAMES,
     NOT_LIVE_HEADER,

@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import time
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import pairwise
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
 from .ids import GameId, Market, ProviderId, Sport, whole
+from .times import epoch_millis, platform_time, to_millisecond
 
 # Free text reaches analysts' screens and logs: no control characters (C0, DEL, C1), no line or
 # paragraph separators, and no bidirectional controls, which can make a name display as another.
@@ -40,8 +40,6 @@ MarketStatus = Literal["open", "suspended", "closed"]
 GameStatus = Literal["scheduled", "live", "finished", "cancelled"]
 AlertKind = Literal["movement", "stale", "provider_down", "provider_up", "suspended", "rate_low"]
 Severity = Literal["info", "warning", "critical"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Markets with a draw outcome need a draw price.
 THREE_WAY_MARKETS = frozenset({"1x2"})
@@ -63,36 +61,6 @@ class Trace(Event, kw_only=True):
     pushed_at: EpochMillis | None = None
 
 
-def to_millisecond(moment: datetime) -> datetime:
-    """Normalise to UTC at millisecond precision, the platform's time resolution."""
-    if moment.tzinfo is UTC and moment.microsecond % 1000 == 0:
-        return moment  # already normal: the common case, and on every event's hot path
-    moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def platform_time(field: str, moment: datetime) -> datetime:
-    """``moment`` as the platform keeps times (UTC, milliseconds), or a ValueError naming ``field``.
-
-    Times before the Unix epoch are refused: every stamp is also an epoch
-    millisecond count, and such a date is a provider's bug, not a price. A
-    time near year 1 with an eastern offset would not even convert to UTC.
-    """
-    try:
-        normal = to_millisecond(moment)
-    except OverflowError:
-        raise ValueError(f"{field}: is out of range") from None
-    if normal < _EPOCH:
-        raise ValueError(f"{field}: must not be before 1970-01-01T00:00:00Z")
-    return normal
-
-
-def epoch_millis(moment: datetime) -> int:
-    """Milliseconds since the Unix epoch, exact (integer arithmetic, no float rounding)."""
-    elapsed = moment - _EPOCH
-    return elapsed.days * 86_400_000 + elapsed.seconds * 1000 + elapsed.microseconds // 1000
-
-
 def hop_durations(ingested_at: float | None, processed_at: float | None, pushed_at: float | None,
                   received_at: float) -> dict[str, float]:
     """Time in each hop whose two stamps are known, ingest to receipt, in pipeline order
@@ -100,11 +68,6 @@ def hop_durations(ingested_at: float | None, processed_at: float | None, pushed_
     stamps = [("ingested", ingested_at), ("processed", processed_at), ("pushed", pushed_at), ("received", received_at)]
     known = [(name, stamp) for name, stamp in stamps if stamp is not None]
     return {f"{before}->{after}": end - start for (before, start), (after, end) in pairwise(known)}
-
-
-def now_millis() -> int:
-    """The wall clock in epoch milliseconds: the unit of every trace stamp."""
-    return time.time_ns() // 1_000_000
 
 
 def update_id(provider: str, game_id: str, market: str, ts: datetime) -> str:

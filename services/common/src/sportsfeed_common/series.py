@@ -7,15 +7,8 @@ structs are that contract, camelCase on the wire like the events.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from .events import Event, UtcTime, to_millisecond
+from .events import Event, UtcTime
 from .ids import GameId, Market, ProviderId
-
-
-def minute_of(moment: datetime) -> datetime:
-    """The UTC minute ``moment`` falls in (seconds and below dropped)."""
-    return to_millisecond(moment).replace(second=0, microsecond=0)
 
 
 class Ohlc(Event, kw_only=True):

@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .events import Game, OddsUpdate, epoch_millis, to_millisecond
-from .series import Candle, FeedCount, Ohlc, minute_of
+from .events import Game, OddsUpdate
+from .series import Candle, FeedCount, Ohlc
+from .times import epoch_millis, iso_millis, iso_minute, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,6 @@ def table_definition(table_name: str) -> dict[str, Any]:
     }
 
 
-def iso_millis(moment: datetime) -> str:
-    """Fixed-width ``YYYY-MM-DDThh:mm:ss.mmmZ`` (24 characters), so string order is time order."""
-    # isoformat always pads the year to four digits; strftime("%Y") does not on every platform.
-    return to_millisecond(moment).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
-
-
 def game_sort_key(sport: str) -> str:
     return f"game-{sport}"
 
@@ -79,11 +74,6 @@ def odds_sort_key(ts: datetime, provider: str, market: str) -> str:
 def odds_range(start: datetime, end: datetime) -> tuple[str, str]:
     """Inclusive sort-key bounds for every odds item with ``start <= ts <= end``."""
     return f"{ODDS_PREFIX}{iso_millis(start)}", f"{ODDS_PREFIX}{iso_millis(end)}#{_RANGE_END}"
-
-
-def iso_minute(moment: datetime) -> str:
-    """Fixed-width ``YYYY-MM-DDThh:mmZ`` of the minute ``moment`` falls in."""
-    return minute_of(moment).replace(tzinfo=None).isoformat(timespec="minutes") + "Z"
 
 
 def candle_sort_key(market: str, provider: str, minute: datetime) -> str:
@@ -200,7 +190,7 @@ def candle_from_item(item: dict[str, Any]) -> Candle:
         if f"{side}OPEN" in item
     }
     return Candle(game_id=item["PK"], market=item["MARKET"], provider=item["PROVIDER"],
-                  minute=_parse_minute(item["MINUTE"]),
+                  minute=parse_iso(item["MINUTE"]),
                   count=item["COUNT"], **sides)
 
 
@@ -231,7 +221,7 @@ def late_count_keys(odds: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str
     """For an odds item: the keys of the late shares of the minute of its ``TS``, its provider's and its
     game's (``count-<minute>#late`` under each: read and added up with the provider's partition shares,
     and with the game's candles), each with the attributes that item is created with."""
-    minute = iso_minute(minute_of(datetime.fromisoformat(odds["TS"].replace("Z", "+00:00"))))
+    minute = iso_minute(parse_iso(odds["TS"]))
     sort_key = f"{COUNT_PREFIX}{minute}#{LATE_SHARE}"
     attributes = {"PROVIDER": odds["PROVIDER"], "MINUTE": minute, TTL_ATTRIBUTE: odds[TTL_ATTRIBUTE]}
     return [({"PK": provider_key(odds["PROVIDER"]), "SK": sort_key}, attributes),
@@ -246,12 +236,8 @@ def counts_from_items(items: list[dict[str, Any]]) -> list[FeedCount]:
         if minute in totals:
             totals[minute].count += item["COUNT"]
         else:
-            totals[minute] = FeedCount(provider=item["PROVIDER"], minute=_parse_minute(minute), count=item["COUNT"])
+            totals[minute] = FeedCount(provider=item["PROVIDER"], minute=parse_iso(minute), count=item["COUNT"])
     return list(totals.values())
-
-
-def _parse_minute(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _number(value: float) -> Decimal | int:

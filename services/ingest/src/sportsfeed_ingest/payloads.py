@@ -30,13 +30,11 @@ from sportsfeed_common.events import (
     Price,
     Trace,
     UtcTime,
-    epoch_millis,
     explain_error,
-    platform_time,
-    to_millisecond,
 )
 from sportsfeed_common.http import ItemError
 from sportsfeed_common.ids import GameId, Market, ProviderId
+from sportsfeed_common.times import epoch_millis, platform_time, to_millisecond
 
 
 class Submission(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
-from sportsfeed_common.events import (
-    Alert,
-    Game,
-    InvalidEvent,
-    LiveUpdate,
-    decode,
-    encode,
-    now_millis,
-)
+from sportsfeed_common.events import Alert, Game, InvalidEvent, LiveUpdate, decode, encode
+from sportsfeed_common.times import from_epoch_millis, iso_millis, now_millis
 from sportsfeed_common.topics import GAMES, NOT_LIVE_HEADER, ODDS_ALERTS, ODDS_LIVE
 
 from .book import GameBook
@@ -109,4 +101,4 @@ class Gateway:
 
 
 def _iso(epoch_millis: int) -> str:
-    return datetime.fromtimestamp(epoch_millis / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_millis(from_epoch_millis(epoch_millis))

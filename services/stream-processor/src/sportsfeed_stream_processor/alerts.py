@@ -14,17 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sportsfeed_common.events import Alert
+from sportsfeed_common.times import from_epoch_millis
 
 from .sequencing import Sequenced
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 def at(now_ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=now_ms)
+    return from_epoch_millis(now_ms)
 
 
 def movement_alert(sequenced: Sequenced, now_ms: int) -> Alert:
