@@ -92,10 +92,15 @@ def _check_price(field: str, value: float | None, odds_format: str) -> None:
         raise ValueError(f"{field}: decimal odds must be greater than 1.0, got {value:g}")
 
 
-class OddsUpdate(Event, kw_only=True):
-    """One provider's price for one market of one game at one time."""
+class OddsPrice(Event, kw_only=True):
+    """The fields every shape of an odds update shares, in wire order: what a provider prices.
 
-    id: str = ""
+    The event, a provider's submission (``sportsfeed_ingest.payloads``) and the
+    stored form the read API answers with (``sportsfeed_common.items``) all
+    derive from it, so the list and its constraints (which also make the
+    OpenAPI schemas) are written once.
+    """
+
     provider: ProviderId
     game_id: GameId
     market: Market
@@ -107,6 +112,21 @@ class OddsUpdate(Event, kw_only=True):
     draw_odds: Price | None = None
     odds_format: OddsFormat = "american"
     status: MarketStatus = "open"
+
+
+class IdentifiedOdds(OddsPrice):
+    """An OddsPrice with its deterministic ``id``.
+
+    Not ``kw_only``: msgspec puts positional fields before keyword-only ones,
+    so ``id`` leads on the wire, before the inherited fields, as it always has.
+    """
+
+    id: str = ""
+
+
+class OddsUpdate(IdentifiedOdds, kw_only=True):
+    """One provider's price for one market of one game at one time."""
+
     received_at: UtcTime | None = None
     trace: Trace = msgspec.field(default_factory=Trace)
 

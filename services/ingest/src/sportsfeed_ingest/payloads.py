@@ -24,12 +24,10 @@ from sportsfeed_common.events import (
     Game,
     InvalidEvent,
     Line,
-    MarketStatus,
-    OddsFormat,
+    OddsPrice,
     OddsUpdate,
     Price,
     Trace,
-    UtcTime,
     explain_error,
 )
 from sportsfeed_common.http import ItemError
@@ -41,20 +39,10 @@ class Submission(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fi
     """Base of request items: camelCase, unknown fields refused."""
 
 
-class OddsSubmission(Submission, kw_only=True):
+class OddsSubmission(OddsPrice, Submission, kw_only=True):
     """One price as a provider submits it to ``POST /v1/odds``."""
 
     provider: ProviderId | None = None  # when given, must be the API key's provider
-    game_id: GameId
-    market: Market
-    ts: UtcTime
-    home: Line | None = None
-    away: Line | None = None
-    home_odds: Price
-    away_odds: Price
-    draw_odds: Price | None = None
-    odds_format: OddsFormat = "american"
-    status: MarketStatus = "open"
 
 
 class GameSubmission(Game, kw_only=True, forbid_unknown_fields=True):

@@ -21,7 +21,7 @@ from typing import Any
 
 from sportsfeed_common.batch_writer import BatchWriter, Counter, WriteReport
 from sportsfeed_common.events import EventT, Game, InvalidEvent, LiveUpdate, OddsUpdate, decode
-from sportsfeed_common.table import game_item, late_count_keys, odds_item
+from sportsfeed_common.items import game_item, late_count_keys, odds_item
 from sportsfeed_common.times import epoch_millis, from_epoch_millis
 from sportsfeed_common.topics import NOT_LIVE_HEADER, UNCOUNTED_HEADER
 
