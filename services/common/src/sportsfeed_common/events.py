@@ -200,21 +200,102 @@ class LiveUpdate(OddsUpdate, kw_only=True):
     date: Annotated[int, msgspec.Meta(ge=0)]
 
 
-class Alert(Event, kw_only=True):
-    """Something an analyst or operator must know about now."""
+class AlertDetails(Event, kw_only=True):
+    """Base of an alert's ``details``: one struct per kind, camelCase on the wire like the events.
 
-    kind: AlertKind
+    Times in details are ISO-8601 text as the stream processor has always
+    written them (``...+00:00``), kept as text so the JSON does not change.
+    """
+
+
+class MovementDetails(AlertDetails, kw_only=True):
+    market: Market
+    seq: int
+    shift: float  # change in implied probability, 0..1
+    home_odds: float
+    away_odds: float
+
+
+class SuspendedDetails(AlertDetails, kw_only=True):
+    market: Market
+    seq: int
+    status: MarketStatus
+    previous_status: MarketStatus
+
+
+class StaleDetails(AlertDetails, kw_only=True):
+    """A game went quiet (``cleared`` false, with how long) or is updating again (``cleared`` true, alone)."""
+
+    cleared: bool = False
+    quiet_seconds: int | msgspec.UnsetType = msgspec.UNSET
+    last_update_at: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class ProviderDownDetails(AlertDetails, kw_only=True):
+    quiet_seconds: int
+    last_seen_at: str
+
+
+class ProviderUpDetails(AlertDetails, kw_only=True):
+    """Nothing to add: ``{}``."""
+
+
+class RateLowDetails(AlertDetails, kw_only=True):
+    minute: str  # the completed minute judged
+    count: int
+    threshold: int
+
+
+class Alert(Event, kw_only=True, tag_field="kind"):
+    """Something an analyst or operator must know about now.
+
+    One subclass per ``kind``, each with its own typed ``details``; ``kind`` is
+    their msgspec tag, so it stays the first field on the wire. Decode with
+    :func:`decode_alert` (or the :data:`AnyAlert` union), which picks the
+    subclass by ``kind``.
+    """
+
     game_id: GameId | None = None
     provider: ProviderId | None = None
     severity: Severity = "warning"
     message: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
     at: UtcTime
-    details: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    @property
+    def kind(self) -> AlertKind:
+        return self.__struct_config__.tag  # type: ignore[return-value]
 
     def __post_init__(self) -> None:
         self.at = platform_time("at", self.at)
         if self.game_id is None and self.provider is None:
             raise ValueError("gameId: an alert names a gameId, a provider, or both")
+
+
+class MovementAlert(Alert, kw_only=True, tag="movement"):
+    details: MovementDetails
+
+
+class SuspendedAlert(Alert, kw_only=True, tag="suspended"):
+    details: SuspendedDetails
+
+
+class StaleAlert(Alert, kw_only=True, tag="stale"):
+    details: StaleDetails = msgspec.field(default_factory=StaleDetails)
+
+
+class ProviderDownAlert(Alert, kw_only=True, tag="provider_down"):
+    details: ProviderDownDetails
+
+
+class ProviderUpAlert(Alert, kw_only=True, tag="provider_up"):
+    details: ProviderUpDetails = msgspec.field(default_factory=ProviderUpDetails)
+
+
+class RateLowAlert(Alert, kw_only=True, tag="rate_low"):
+    details: RateLowDetails
+
+
+AnyAlert = MovementAlert | SuspendedAlert | StaleAlert | ProviderDownAlert | ProviderUpAlert | RateLowAlert
 
 
 EventT = TypeVar("EventT", bound=Event)
@@ -271,6 +352,14 @@ def convert(value: Any, event_type: type[EventT]) -> EventT:
     """Validate an already-parsed JSON value (for example one item of a batch)."""
     try:
         return msgspec.convert(value, event_type)
+    except msgspec.MsgspecError as error:
+        raise explain_error(error) from None
+
+
+def decode_alert(data: bytes | str) -> Alert:
+    """Decode and validate an alert of any kind into the struct of its kind; raises :class:`InvalidEvent`."""
+    try:
+        return msgspec.json.decode(data, type=AnyAlert)
     except msgspec.MsgspecError as error:
         raise explain_error(error) from None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiokafka import ConsumerRecord
-from sportsfeed_common.events import Alert, Game, InvalidEvent, LiveUpdate, decode, encode
+from sportsfeed_common.events import Alert, Game, InvalidEvent, LiveUpdate, StaleAlert, decode, decode_alert, encode
 from sportsfeed_common.times import from_epoch_millis, iso_millis, now_millis
 from sportsfeed_common.topics import GAMES, NOT_LIVE_HEADER, ODDS_ALERTS, ODDS_LIVE
 
@@ -67,7 +67,7 @@ class Gateway:
         self.metrics.frames_queued.labels("status").inc(self.hub.send(game_id, sport, status_frame(status)))
 
     def _alert(self, record: ConsumerRecord, live: bool) -> str:
-        alert = decode(record.value, Alert)
+        alert = decode_alert(record.value)
         status = self._status_of(alert)
         if live:
             sport = self.book.sport(alert.game_id) if alert.game_id else None
@@ -80,8 +80,8 @@ class Gateway:
     def _status_of(self, alert: Alert) -> dict[str, object] | None:
         """The board's state change an alert stands for, if any (and the book keeps it)."""
         at = alert.at.isoformat().replace("+00:00", "Z")
-        if alert.kind == "stale" and alert.game_id is not None:
-            stale = not alert.details.get("cleared", False)
+        if isinstance(alert, StaleAlert) and alert.game_id is not None:
+            stale = not alert.details.cleared
             self.book.set_stale(alert.game_id, stale)
             return {"gameId": alert.game_id, "stale": stale, "at": at}
         # A market's status change is pushed from odds.live, in order with its prices (see _live); the
