@@ -7,24 +7,8 @@ from typing import Any
 
 import msgspec
 import pytest
-from sportsfeed_common.events import (
-    AnyAlert,
-    InvalidEvent,
-    MovementAlert,
-    MovementDetails,
-    ProviderDownAlert,
-    ProviderDownDetails,
-    ProviderUpAlert,
-    ProviderUpDetails,
-    RateLowAlert,
-    RateLowDetails,
-    StaleAlert,
-    StaleDetails,
-    SuspendedAlert,
-    SuspendedDetails,
-    decode_alert,
-    encode,
-)
+from sportsfeed_common import events
+from sportsfeed_common.events import AnyAlert, InvalidEvent, decode_alert, encode
 
 AT = datetime(2026, 11, 23, 10, 0, 5, 250000, tzinfo=UTC)
 SEEN = "2026-11-23T09:59:00.125000+00:00"  # as the processor writes times in details: isoformat()
@@ -38,24 +22,31 @@ def _before(kind: str, details: dict[str, Any], game_id: str | None = "game-1", 
 
 
 CASES = [
-    (MovementAlert(game_id="game-1", provider="acme", message="m", at=AT,
-                   details=MovementDetails(market="spread", seq=7, shift=0.051234, home_odds=-110.0, away_odds=150.0)),
+    (events.MovementAlert(
+        game_id="game-1", provider="acme", message="m", at=AT,
+        details=events.MovementDetails(market="spread", seq=7, shift=0.051234, home_odds=-110.0, away_odds=150.0)),
      _before("movement", {"market": "spread", "seq": 7, "shift": 0.051234, "homeOdds": -110.0, "awayOdds": 150.0})),
-    (SuspendedAlert(game_id="game-1", provider="acme", message="m", at=AT,
-                    details=SuspendedDetails(market="1x2", seq=3, status="suspended", previous_status="open")),
+    (events.SuspendedAlert(
+        game_id="game-1", provider="acme", message="m", at=AT,
+        details=events.SuspendedDetails(market="1x2", seq=3, status="suspended", previous_status="open")),
      _before("suspended", {"market": "1x2", "seq": 3, "status": "suspended", "previousStatus": "open"})),
-    (StaleAlert(game_id="game-1", message="m", at=AT,
-                details=StaleDetails(cleared=False, quiet_seconds=30, last_update_at=SEEN)),
+    (events.StaleAlert(
+        game_id="game-1", message="m", at=AT,
+        details=events.StaleDetails(cleared=False, quiet_seconds=30, last_update_at=SEEN)),
      _before("stale", {"cleared": False, "quietSeconds": 30, "lastUpdateAt": SEEN}, provider=None)),
-    (StaleAlert(game_id="game-1", message="m", at=AT, severity="info", details=StaleDetails(cleared=True)),
+    (events.StaleAlert(
+        game_id="game-1", message="m", at=AT, severity="info", details=events.StaleDetails(cleared=True)),
      _before("stale", {"cleared": True}, provider=None, severity="info")),
-    (ProviderDownAlert(provider="acme", message="m", at=AT, severity="critical",
-                       details=ProviderDownDetails(quiet_seconds=90, last_seen_at=SEEN)),
+    (events.ProviderDownAlert(
+        provider="acme", message="m", at=AT, severity="critical",
+        details=events.ProviderDownDetails(quiet_seconds=90, last_seen_at=SEEN)),
      _before("provider_down", {"quietSeconds": 90, "lastSeenAt": SEEN}, game_id=None, severity="critical")),
-    (ProviderUpAlert(provider="acme", message="m", at=AT, severity="info", details=ProviderUpDetails()),
+    (events.ProviderUpAlert(
+        provider="acme", message="m", at=AT, severity="info", details=events.ProviderUpDetails()),
      _before("provider_up", {}, game_id=None, severity="info")),
-    (RateLowAlert(provider="acme", message="m", at=AT,
-                  details=RateLowDetails(minute="2026-11-23T09:59:00+00:00", count=2, threshold=60)),
+    (events.RateLowAlert(
+        provider="acme", message="m", at=AT,
+        details=events.RateLowDetails(minute="2026-11-23T09:59:00+00:00", count=2, threshold=60)),
      _before("rate_low", {"minute": "2026-11-23T09:59:00+00:00", "count": 2, "threshold": 60}, game_id=None)),
 ]
 
@@ -70,7 +61,7 @@ def test_typed_details_make_the_same_json_and_decode_back(alert: AnyAlert, befor
 
 def test_alerts_without_details_default_where_the_kind_allows() -> None:
     stale = decode_alert(b'{"kind":"stale","gameId":"game-1","message":"m","at":"2026-11-23T10:00:00Z"}')
-    assert isinstance(stale, StaleAlert) and stale.details == StaleDetails(cleared=False)
+    assert isinstance(stale, events.StaleAlert) and stale.details == events.StaleDetails(cleared=False)
     with pytest.raises(InvalidEvent) as refused:
         decode_alert(b'{"kind":"movement","gameId":"game-1","message":"m","at":"2026-11-23T10:00:00Z"}')
     assert refused.value.field == "details"
