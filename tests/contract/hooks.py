@@ -24,7 +24,8 @@ from typing import Any
 import msgspec
 import schemathesis
 from hypothesis import strategies as st
-from sportsfeed_common.events import ProviderId, UtcTime
+from sportsfeed_common.events import UtcTime
+from sportsfeed_common.ids import ProviderId
 from sportsfeed_ingest.payloads import REFERENCE_DATE_PATTERN, EpochSeconds
 from sportsfeed_persistence.history import MAX_TOTALS_RANGE, InvalidQuery
 from sportsfeed_persistence.queries import MAX_CURSOR_LENGTH, parse_time

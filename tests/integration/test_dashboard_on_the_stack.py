@@ -27,7 +27,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sportsfeed_common.events import ImpliedProbabilities, LiveUpdate, Trace, encode, now_millis
+from sportsfeed_common.events import ImpliedProbabilities, LiveUpdate, Trace, encode
+from sportsfeed_common.times import now_millis
 from sportsfeed_common.topics import ODDS_LIVE
 from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKeys
 from sportsfeed_devstack.stack import Stack

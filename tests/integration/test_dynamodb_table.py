@@ -13,14 +13,8 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Attr, Key
 from sportsfeed_common.events import Game, OddsUpdate
-from sportsfeed_common.table import (
-    ODDS_PREFIX,
-    SCHEDULED_INDEX,
-    create_table,
-    game_item,
-    odds_item,
-    odds_range,
-)
+from sportsfeed_common.items import game_item, odds_item
+from sportsfeed_common.table import ODDS_PREFIX, SCHEDULED_INDEX, create_table, odds_range
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,9 @@ from typing import Any
 import msgspec
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sportsfeed_common.events import Game, OddsUpdate, decode, epoch_millis
+from sportsfeed_common.events import Game, OddsUpdate, decode
 from sportsfeed_common.settings import load_settings
+from sportsfeed_common.times import epoch_millis
 from sportsfeed_common.topics import GAMES, ODDS_RAW, create_topics
 from sportsfeed_devstack.waiting import wait_until_async
 from sportsfeed_ingest.app import create_app

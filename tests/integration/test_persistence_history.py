@@ -13,8 +13,9 @@ import pytest
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.batch_writer import BatchWriter
 from sportsfeed_common.events import Game, OddsUpdate
+from sportsfeed_common.items import game_item, odds_item
 from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import create_table, game_item, odds_item
+from sportsfeed_common.table import create_table
 from sportsfeed_persistence.history import History, InvalidQuery, encode_cursor
 
 pytestmark = pytest.mark.integration

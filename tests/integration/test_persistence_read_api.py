@@ -25,9 +25,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.events import update_id
+from sportsfeed_common.items import candle_item, count_item
 from sportsfeed_common.series import Candle, FeedCount, Ohlc
 from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import candle_item, count_item, create_table
+from sportsfeed_common.table import create_table
 from sportsfeed_common.topics import GAMES, ODDS_LIVE, ODDS_RAW, PROVIDER_ACTIVITY, create_topics
 from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.waiting import wait_until_async

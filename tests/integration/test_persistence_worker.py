@@ -19,18 +19,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from boto3.dynamodb.conditions import Key
 from sportsfeed_common.aws import dynamodb_client_kwargs
-from sportsfeed_common.events import (
-    Game,
-    ImpliedProbabilities,
-    LiveUpdate,
-    OddsUpdate,
-    Trace,
-    encode,
-    epoch_millis,
-)
-from sportsfeed_common.series import minute_of
+from sportsfeed_common.events import Game, ImpliedProbabilities, LiveUpdate, OddsUpdate, Trace, encode
 from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import SCHEDULED_INDEX, create_table, iso_minute, provider_key
+from sportsfeed_common.table import SCHEDULED_INDEX, create_table, provider_key
+from sportsfeed_common.times import epoch_millis, iso_minute, minute_of
 from sportsfeed_common.topics import (
     GAMES,
     NOT_LIVE_HEADER,

@@ -17,8 +17,9 @@ from botocore.exceptions import ClientError
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.batch_writer import Backoff, BatchWriter, ItemsRefused
 from sportsfeed_common.events import OddsUpdate
+from sportsfeed_common.items import odds_item
 from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import create_table, odds_item
+from sportsfeed_common.table import create_table
 
 pytestmark = pytest.mark.integration
 

@@ -22,8 +22,15 @@ import msgspec
 import pytest
 from aiohttp.test_utils import TestServer
 from sportsfeed_common.events import (
-    Alert,
     LiveUpdate,
+    MovementAlert,
+    MovementDetails,
+    ProviderDownAlert,
+    ProviderDownDetails,
+    StaleAlert,
+    StaleDetails,
+    SuspendedAlert,
+    SuspendedDetails,
     encode,
 )
 from sportsfeed_common.settings import load_settings
@@ -239,10 +246,11 @@ async def test_alerts_and_status_frames_reach_the_games_subscribers(
     await analyst.wait_for(lambda a: a.of_type("snapshot"), "the snapshot")
     provider = f"p{uuid.uuid4().hex[:6]}"
     alerts = [
-        Alert(kind="stale", game_id=game_id, message="quiet", at=T0, details={"cleared": False}),
-        Alert(kind="suspended", game_id=game_id, provider="acme", message="suspended", at=T0,
-              details={"market": "spread", "status": "suspended"}),
-        Alert(kind="provider_down", provider=provider, severity="critical", message="down", at=T0),
+        StaleAlert(game_id=game_id, message="quiet", at=T0, details=StaleDetails(cleared=False)),
+        SuspendedAlert(game_id=game_id, provider="acme", message="suspended", at=T0,
+                       details=SuspendedDetails(market="spread", seq=1, status="suspended", previous_status="open")),
+        ProviderDownAlert(provider=provider, severity="critical", message="down", at=T0,
+                          details=ProviderDownDetails(quiet_seconds=60, last_seen_at=T0.isoformat())),
     ]
     await produce(servers.kafka_bootstrap, ODDS_ALERTS.name,
                   [((a.game_id or a.provider or "").encode(), encode(a)) for a in alerts])
@@ -358,8 +366,9 @@ async def test_a_slow_client_is_conflated_then_closed_while_a_fast_one_gets_ever
         assert metric("sportsfeed_gateway_slow_closes_total") == 0  # merged, not yet closed
 
         # Alerts are never merged: they push the slow client's queue past the hard limit.
-        alerts = [Alert(kind="movement", game_id=games[n % len(games)], provider="acme", message=f"moved {n}",
-                        at=T0, details={"n": n}) for n in range(1200)]
+        alerts = [MovementAlert(game_id=games[n % len(games)], provider="acme", message=f"moved {n}", at=T0,
+                                details=MovementDetails(market="spread", seq=n + 1, shift=0.05, home_odds=-110,
+                                                        away_odds=-110)) for n in range(1200)]
         await produce(servers.kafka_bootstrap, ODDS_ALERTS.name, [(a.game_id.encode(), encode(a)) for a in alerts])
         await fast.wait_for(lambda a: len(a.of_type("alert")) == len(alerts), "every alert", timeout=120)
         await wait_until_async(_async(lambda: metric("sportsfeed_gateway_slow_closes_total") == 1),

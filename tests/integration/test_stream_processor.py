@@ -26,13 +26,15 @@ from sportsfeed_common.events import (
     Game,
     LiveUpdate,
     OddsUpdate,
+    StaleAlert,
     Trace,
     decode,
+    decode_alert,
     encode,
-    epoch_millis,
 )
 from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import create_table, iso_minute, provider_key
+from sportsfeed_common.table import create_table, provider_key
+from sportsfeed_common.times import epoch_millis, iso_minute
 from sportsfeed_common.topics import (
     GAMES,
     NOT_LIVE_HEADER,
@@ -301,17 +303,17 @@ async def test_stale_and_provider_down_fire_in_time_and_clear_when_updates_resum
                                   ts=datetime.now(UTC) - timedelta(seconds=10 - n), home_odds=-110, away_odds=-110)
 
             async def mine(kind: str, cleared: bool | None = None) -> list[Alert]:
-                found = [decode(r.value, Alert) for r in await alerts.read()]
+                found = [decode_alert(r.value) for r in await alerts.read()]
                 return [a for a in found if a.kind == kind and (a.game_id == game or a.provider == provider)
-                        and (cleared is None or a.details.get("cleared") == cleared)]
+                        and (cleared is None or isinstance(a, StaleAlert) and a.details.cleared == cleared)]
 
             await produce(servers.kafka_bootstrap, ODDS_RAW.name, [(game.encode(), encode(update(0)))])
             [stale] = await wait_until_async(lambda: mine("stale", cleared=False), timeout=30, what="a stale alert")
             [down] = await wait_until_async(lambda: mine("provider_down"), timeout=30, what="a provider_down alert")
             # Raised within twice the configured interval of the last update, by the processor's clock.
-            quiet = stale.at - datetime.fromisoformat(stale.details["lastUpdateAt"])
+            quiet = stale.at - datetime.fromisoformat(stale.details.last_update_at)
             assert timedelta(seconds=STALE_AFTER_SECONDS) <= quiet <= timedelta(seconds=2 * STALE_AFTER_SECONDS)
-            quiet = down.at - datetime.fromisoformat(down.details["lastSeenAt"])
+            quiet = down.at - datetime.fromisoformat(down.details.last_seen_at)
             assert timedelta(seconds=PROVIDER_DOWN_AFTER_SECONDS) <= quiet <= timedelta(
                 seconds=2 * PROVIDER_DOWN_AFTER_SECONDS)
 

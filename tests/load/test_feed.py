@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
-from sportsfeed_common.events import OddsUpdate, epoch_millis
+from sportsfeed_common.events import OddsUpdate
+from sportsfeed_common.times import epoch_millis
 from sportsfeed_ingest.payloads import (
     Context,
     parse_reference_date,

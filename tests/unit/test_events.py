@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 from sportsfeed_common.events import (
-    Alert,
+    AnyAlert,
     Game,
     ImpliedProbabilities,
     InvalidEvent,
@@ -192,11 +192,11 @@ def test_live_update_carries_the_reference_push_fields() -> None:
 
 
 def test_alert_names_a_game_or_a_provider() -> None:
-    alert = convert({"kind": "stale", "gameId": "game-1", "message": "no update for 30s", "at": "2026-11-23T10:00:00Z"}, Alert)
+    alert = convert({"kind": "stale", "gameId": "game-1", "message": "no update for 30s", "at": "2026-11-23T10:00:00Z"}, AnyAlert)
     assert alert.severity == "warning"
     with pytest.raises(InvalidEvent) as refused:
-        convert({"kind": "stale", "message": "no update", "at": "2026-11-23T10:00:00Z"}, Alert)
+        convert({"kind": "stale", "message": "no update", "at": "2026-11-23T10:00:00Z"}, AnyAlert)
     assert refused.value.field == "gameId"
     with pytest.raises(InvalidEvent) as refused:
-        convert({"kind": "boom", "gameId": "game-1", "message": "x", "at": "2026-11-23T10:00:00Z"}, Alert)
+        convert({"kind": "boom", "gameId": "game-1", "message": "x", "at": "2026-11-23T10:00:00Z"}, AnyAlert)
     assert refused.value.field == "kind"

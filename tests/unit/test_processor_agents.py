@@ -154,7 +154,7 @@ async def test_market_status_changes_are_alerted(processor: Processor) -> None:
     await put_all(processor, [update("game-1", 0, -110), update("game-1", 1, -110, status="suspended"),
                               update("game-1", 2, -110)])
     suspended = [a for a in processor.recorded.alerts if a.kind == "suspended"]
-    assert [(a.details["status"], a.severity) for a in suspended] == [("suspended", "warning"), ("open", "info")]
+    assert [(a.details.status, a.severity) for a in suspended] == [("suspended", "warning"), ("open", "info")]
 
 
 async def test_candles_and_counts_fold_every_new_update_once(processor: Processor) -> None:
@@ -241,9 +241,9 @@ async def test_stale_raised_within_the_interval_and_cleared_on_the_next_update(p
     health.stale_games.check(clock.now)  # nothing yet
     clock.now = last_update + 10_000
     stale = health.stale_games.check(clock.now)
-    assert [(a.kind, a.game_id, a.details["cleared"]) for a in stale] == [("stale", "game-live", False)]
+    assert [(a.kind, a.game_id, a.details.cleared) for a in stale] == [("stale", "game-live", False)]
     await put_all(processor, [update("game-live", 1, -110)])
-    assert processor.recorded.alerts[-1].kind == "stale" and processor.recorded.alerts[-1].details["cleared"]
+    assert processor.recorded.alerts[-1].kind == "stale" and processor.recorded.alerts[-1].details.cleared
 
 
 async def test_provider_down_up_and_rate_low_from_provider_activity(processor: Processor) -> None:
@@ -259,7 +259,7 @@ async def test_provider_down_up_and_rate_low_from_provider_activity(processor: P
         await report(agent, NOW + 60_001, {minute + 60: 2})
         await report(agent, NOW + 120_000, {minute + 120: 5})
         low = parts.feed_health.provider_health.check(NOW + 120_001)
-        assert [(a.kind, a.details["count"], a.details["threshold"]) for a in low] == [("rate_low", 2, 3)]
+        assert [(a.kind, a.details.count, a.details.threshold) for a in low] == [("rate_low", 2, 3)]
         down = parts.feed_health.provider_health.check(NOW + 150_000)  # 30 s without activity
         assert [a.kind for a in down] == ["provider_down"]
         await report(agent, NOW + 155_000, {minute + 120: 1})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sportsfeed_common.events import OddsUpdate
+from sportsfeed_common.events import OddsUpdate, StaleDetails
 from sportsfeed_stream_processor.alerts import (
     ProviderHealth,
     StaleGames,
@@ -27,10 +27,10 @@ def test_a_live_game_goes_stale_once_and_clears_on_its_next_update() -> None:
     games.updated("game-1", T0 + 1_000)
     assert games.check(T0 + 10_999) == []
     [stale] = games.check(T0 + 11_000)
-    assert (stale.kind, stale.game_id, stale.severity, stale.details["cleared"]) == ("stale", "game-1", "warning", False)
+    assert (stale.kind, stale.game_id, stale.severity, stale.details.cleared) == ("stale", "game-1", "warning", False)
     assert games.check(T0 + 60_000) == []  # raised once
     cleared = games.updated("game-1", T0 + 61_000)
-    assert cleared is not None and cleared.kind == "stale" and cleared.details == {"cleared": True}
+    assert cleared is not None and cleared.kind == "stale" and cleared.details == StaleDetails(cleared=True)
     assert games.updated("game-1", T0 + 62_000) is None
     assert [a.game_id for a in games.check(T0 + 72_000)] == ["game-1"]  # and again after another quiet spell
 
@@ -64,7 +64,7 @@ def test_rate_low_for_a_completed_minute_under_the_threshold_but_not_the_first_p
     health.seen("acme", {T0 // 1000 + 60: 99}, T0 + MINUTE + 1_000)
     assert health.check(T0 + MINUTE + 2_000) == []
     [low] = health.check(T0 + 2 * MINUTE + 1)
-    assert (low.kind, low.provider, low.details["count"], low.details["threshold"]) == ("rate_low", "acme", 99, 100)
+    assert (low.kind, low.provider, low.details.count, low.details.threshold) == ("rate_low", "acme", 99, 100)
     assert health.check(T0 + 2 * MINUTE + 2) == []  # once per minute
     health.seen("acme", {T0 // 1000 + 120: 100}, T0 + 2 * MINUTE + 3)
     assert health.check(T0 + 3 * MINUTE) == []
@@ -89,8 +89,8 @@ def test_movement_and_status_alerts_describe_the_update() -> None:
     moved = sequence(state, update(1, -200, status="suspended"), 0.02, now_ms=T0 + 1)
     assert moved is not None and moved.live.movement and moved.status_changed
     movement = movement_alert(moved, T0 + 1)
-    assert (movement.kind, movement.game_id, movement.details["seq"], movement.details["market"]) == (
+    assert (movement.kind, movement.game_id, movement.details.seq, movement.details.market) == (
         "movement", "game-1", 2, "moneyline")
     suspended = status_alert(moved, T0 + 1)
-    assert (suspended.kind, suspended.severity, suspended.details["status"], suspended.details["previousStatus"]) == (
+    assert (suspended.kind, suspended.severity, suspended.details.status, suspended.details.previous_status) == (
         "suspended", "warning", "suspended", "open")

@@ -6,13 +6,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sportsfeed_common.events import Game, OddsUpdate
-from sportsfeed_common.table import (
-    game_item,
-    iso_millis,
-    odds_item,
-    odds_range,
-    odds_sort_key,
-)
+from sportsfeed_common.items import game_item, odds_item
+from sportsfeed_common.table import odds_range, odds_sort_key
+from sportsfeed_common.times import iso_millis
 
 CREATED = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

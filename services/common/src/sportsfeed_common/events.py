@@ -15,29 +15,15 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import time
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import pairwise
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
+from .ids import GameId, Market, ProviderId, Sport, whole
+from .times import epoch_millis, platform_time, to_millisecond
 
-def whole(pattern: str) -> str:
-    r"""Anchor a regex to the whole string.
-
-    msgspec matches with ``re.search``, where ``$`` also matches before a
-    trailing newline; ``(?!\n)`` closes that gap and, unlike ``\Z``, is also
-    valid in the JSON Schema (ECMA) dialect the OpenAPI documents use.
-    """
-    return f"^{pattern}$(?!\n)"
-
-
-# Ids become parts of DynamoDB keys joined by '#', so '#' and whitespace are never allowed.
-ProviderId = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z0-9][a-z0-9_-]{0,63}"))]
-GameId = Annotated[str, msgspec.Meta(pattern=whole(r"game-[A-Za-z0-9][A-Za-z0-9._:-]{0,122}"))]
-Market = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z0-9][a-z0-9_-]{0,31}"))]
-Sport = Annotated[str, msgspec.Meta(pattern=whole(r"[a-z][a-z0-9_-]{0,31}"))]
 # Free text reaches analysts' screens and logs: no control characters (C0, DEL, C1), no line or
 # paragraph separators, and no bidirectional controls, which can make a name display as another.
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=whole(
@@ -54,8 +40,6 @@ MarketStatus = Literal["open", "suspended", "closed"]
 GameStatus = Literal["scheduled", "live", "finished", "cancelled"]
 AlertKind = Literal["movement", "stale", "provider_down", "provider_up", "suspended", "rate_low"]
 Severity = Literal["info", "warning", "critical"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Markets with a draw outcome need a draw price.
 THREE_WAY_MARKETS = frozenset({"1x2"})
@@ -77,40 +61,6 @@ class Trace(Event, kw_only=True):
     pushed_at: EpochMillis | None = None
 
 
-def to_millisecond(moment: datetime) -> datetime:
-    """Normalise to UTC at millisecond precision, the platform's time resolution."""
-    if moment.tzinfo is UTC and moment.microsecond % 1000 == 0:
-        return moment  # already normal: the common case, and on every event's hot path
-    moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-# The year part of the times platform_time keeps, for the OpenAPI documents' date-time strings.
-PLATFORM_YEAR_PATTERN = "^(19[7-9][0-9]|[2-9][0-9]{3})-"
-
-
-def platform_time(field: str, moment: datetime) -> datetime:
-    """``moment`` as the platform keeps times (UTC, milliseconds), or a ValueError naming ``field``.
-
-    Times before the Unix epoch are refused: every stamp is also an epoch
-    millisecond count, and such a date is a provider's bug, not a price. A
-    time near year 1 with an eastern offset would not even convert to UTC.
-    """
-    try:
-        normal = to_millisecond(moment)
-    except OverflowError:
-        raise ValueError(f"{field}: is out of range") from None
-    if normal < _EPOCH:
-        raise ValueError(f"{field}: must not be before 1970-01-01T00:00:00Z")
-    return normal
-
-
-def epoch_millis(moment: datetime) -> int:
-    """Milliseconds since the Unix epoch, exact (integer arithmetic, no float rounding)."""
-    elapsed = moment - _EPOCH
-    return elapsed.days * 86_400_000 + elapsed.seconds * 1000 + elapsed.microseconds // 1000
-
-
 def hop_durations(ingested_at: float | None, processed_at: float | None, pushed_at: float | None,
                   received_at: float) -> dict[str, float]:
     """Time in each hop whose two stamps are known, ingest to receipt, in pipeline order
@@ -118,11 +68,6 @@ def hop_durations(ingested_at: float | None, processed_at: float | None, pushed_
     stamps = [("ingested", ingested_at), ("processed", processed_at), ("pushed", pushed_at), ("received", received_at)]
     known = [(name, stamp) for name, stamp in stamps if stamp is not None]
     return {f"{before}->{after}": end - start for (before, start), (after, end) in pairwise(known)}
-
-
-def now_millis() -> int:
-    """The wall clock in epoch milliseconds: the unit of every trace stamp."""
-    return time.time_ns() // 1_000_000
 
 
 def update_id(provider: str, game_id: str, market: str, ts: datetime) -> str:
@@ -185,10 +130,15 @@ def odds_rules_schema(format_field: str | None, market_field: str = "market",
     return {"allOf": [by_format, {"anyOf": [two_way, draw_priced]}]}
 
 
-class OddsUpdate(Event, kw_only=True):
-    """One provider's price for one market of one game at one time."""
+class OddsPrice(Event, kw_only=True):
+    """The fields every shape of an odds update shares, in wire order: what a provider prices.
 
-    id: str = ""
+    The event, a provider's submission (``sportsfeed_ingest.payloads``) and the
+    stored form the read API answers with (``sportsfeed_common.items``) all
+    derive from it, so the list and its constraints (which also make the
+    OpenAPI schemas) are written once.
+    """
+
     provider: ProviderId
     game_id: GameId
     market: Market
@@ -200,6 +150,21 @@ class OddsUpdate(Event, kw_only=True):
     draw_odds: Price | None = None
     odds_format: OddsFormat = "american"
     status: MarketStatus = "open"
+
+
+class IdentifiedOdds(OddsPrice):
+    """An OddsPrice with its deterministic ``id``.
+
+    Not ``kw_only``: msgspec puts positional fields before keyword-only ones,
+    so ``id`` leads on the wire, before the inherited fields, as it always has.
+    """
+
+    id: str = ""
+
+
+class OddsUpdate(IdentifiedOdds, kw_only=True):
+    """One provider's price for one market of one game at one time."""
+
     received_at: UtcTime | None = None
     trace: Trace = msgspec.field(default_factory=Trace)
 
@@ -273,21 +238,102 @@ class LiveUpdate(OddsUpdate, kw_only=True):
     date: Annotated[int, msgspec.Meta(ge=0)]
 
 
-class Alert(Event, kw_only=True):
-    """Something an analyst or operator must know about now."""
+class AlertDetails(Event, kw_only=True):
+    """Base of an alert's ``details``: one struct per kind, camelCase on the wire like the events.
 
-    kind: AlertKind
+    Times in details are ISO-8601 text as the stream processor has always
+    written them (``...+00:00``), kept as text so the JSON does not change.
+    """
+
+
+class MovementDetails(AlertDetails, kw_only=True):
+    market: Market
+    seq: int
+    shift: float  # change in implied probability, 0..1
+    home_odds: float
+    away_odds: float
+
+
+class SuspendedDetails(AlertDetails, kw_only=True):
+    market: Market
+    seq: int
+    status: MarketStatus
+    previous_status: MarketStatus
+
+
+class StaleDetails(AlertDetails, kw_only=True):
+    """A game went quiet (``cleared`` false, with how long) or is updating again (``cleared`` true, alone)."""
+
+    cleared: bool = False
+    quiet_seconds: int | msgspec.UnsetType = msgspec.UNSET
+    last_update_at: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class ProviderDownDetails(AlertDetails, kw_only=True):
+    quiet_seconds: int
+    last_seen_at: str
+
+
+class ProviderUpDetails(AlertDetails, kw_only=True):
+    """Nothing to add: ``{}``."""
+
+
+class RateLowDetails(AlertDetails, kw_only=True):
+    minute: str  # the completed minute judged
+    count: int
+    threshold: int
+
+
+class Alert(Event, kw_only=True, tag_field="kind"):
+    """Something an analyst or operator must know about now.
+
+    One subclass per ``kind``, each with its own typed ``details``; ``kind`` is
+    their msgspec tag, so it stays the first field on the wire. Decode with
+    :func:`decode_alert` (or the :data:`AnyAlert` union), which picks the
+    subclass by ``kind``.
+    """
+
     game_id: GameId | None = None
     provider: ProviderId | None = None
     severity: Severity = "warning"
     message: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
     at: UtcTime
-    details: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    @property
+    def kind(self) -> AlertKind:
+        return self.__struct_config__.tag  # type: ignore[return-value]
 
     def __post_init__(self) -> None:
         self.at = platform_time("at", self.at)
         if self.game_id is None and self.provider is None:
             raise ValueError("gameId: an alert names a gameId, a provider, or both")
+
+
+class MovementAlert(Alert, kw_only=True, tag="movement"):
+    details: MovementDetails
+
+
+class SuspendedAlert(Alert, kw_only=True, tag="suspended"):
+    details: SuspendedDetails
+
+
+class StaleAlert(Alert, kw_only=True, tag="stale"):
+    details: StaleDetails = msgspec.field(default_factory=StaleDetails)
+
+
+class ProviderDownAlert(Alert, kw_only=True, tag="provider_down"):
+    details: ProviderDownDetails
+
+
+class ProviderUpAlert(Alert, kw_only=True, tag="provider_up"):
+    details: ProviderUpDetails = msgspec.field(default_factory=ProviderUpDetails)
+
+
+class RateLowAlert(Alert, kw_only=True, tag="rate_low"):
+    details: RateLowDetails
+
+
+AnyAlert = MovementAlert | SuspendedAlert | StaleAlert | ProviderDownAlert | ProviderUpAlert | RateLowAlert
 
 
 EventT = TypeVar("EventT", bound=Event)
@@ -344,6 +390,14 @@ def convert(value: Any, event_type: type[EventT]) -> EventT:
     """Validate an already-parsed JSON value (for example one item of a batch)."""
     try:
         return msgspec.convert(value, event_type)
+    except msgspec.MsgspecError as error:
+        raise explain_error(error) from None
+
+
+def decode_alert(data: bytes | str) -> Alert:
+    """Decode and validate an alert of any kind into the struct of its kind; raises :class:`InvalidEvent`."""
+    try:
+        return msgspec.json.decode(data, type=AnyAlert)
     except msgspec.MsgspecError as error:
         raise explain_error(error) from None
 

@@ -14,9 +14,9 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from .events import PLATFORM_YEAR_PATTERN
 from .health import Health, Readiness
 from .http import ErrorBody
+from .times import PLATFORM_YEAR_PATTERN
 
 SCHEMA_REF = "#/components/schemas/{name}"
 OPENAPI = web.AppKey("openapi", dict)

@@ -7,14 +7,8 @@ structs are that contract, camelCase on the wire like the events.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from .events import Event, GameId, Market, ProviderId, UtcTime, to_millisecond
-
-
-def minute_of(moment: datetime) -> datetime:
-    """The UTC minute ``moment`` falls in (seconds and below dropped)."""
-    return to_millisecond(moment).replace(second=0, microsecond=0)
+from .events import Event, UtcTime
+from .ids import GameId, Market, ProviderId
 
 
 class Ohlc(Event, kw_only=True):

@@ -1,4 +1,4 @@
-"""The single DynamoDB table of DESIGN.md: keys, item shapes and an idempotent create command.
+"""The single DynamoDB table of DESIGN.md: keys, key ranges and an idempotent create command.
 
 Attribute names keep the reference's upper-case style (``PK``, ``SK``,
 ``HOMEODDS``, ``CREATED``, ``EXPIRE``...), so an item read back through the
@@ -7,6 +7,8 @@ reference's ``GET /feeds`` keeps the fields its clients know.
 Odds sort keys carry a fixed-width ISO-8601 UTC millisecond timestamp, so
 lexicographic order is time order for any date (the reference's epoch-seconds
 keys sorted correctly only while every value had ten digits).
+
+The item shapes (events and responses to and from items) are in :mod:`sportsfeed_common.items`.
 """
 
 from __future__ import annotations
@@ -14,11 +16,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from .events import Game, OddsUpdate, epoch_millis, to_millisecond
-from .series import Candle, FeedCount, Ohlc, minute_of
+from .times import iso_millis, iso_minute
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,10 @@ DEFAULT_ODDS_RETENTION = timedelta(days=365)
 
 # Sorts after every character allowed in provider ids and markets, so it closes a range.
 _RANGE_END = "~"
+
+# The share of a provider's minute counting updates persistence stored that the stream processor did
+# not count: late ones (older than a price already live for their market, so never sequenced).
+LATE_SHARE = "late"
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -62,12 +66,6 @@ def table_definition(table_name: str) -> dict[str, Any]:
     }
 
 
-def iso_millis(moment: datetime) -> str:
-    """Fixed-width ``YYYY-MM-DDThh:mm:ss.mmmZ`` (24 characters), so string order is time order."""
-    # isoformat always pads the year to four digits; strftime("%Y") does not on every platform.
-    return to_millisecond(moment).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
-
-
 def game_sort_key(sport: str) -> str:
     return f"game-{sport}"
 
@@ -79,11 +77,6 @@ def odds_sort_key(ts: datetime, provider: str, market: str) -> str:
 def odds_range(start: datetime, end: datetime) -> tuple[str, str]:
     """Inclusive sort-key bounds for every odds item with ``start <= ts <= end``."""
     return f"{ODDS_PREFIX}{iso_millis(start)}", f"{ODDS_PREFIX}{iso_millis(end)}#{_RANGE_END}"
-
-
-def iso_minute(moment: datetime) -> str:
-    """Fixed-width ``YYYY-MM-DDThh:mmZ`` of the minute ``moment`` falls in."""
-    return minute_of(moment).replace(tzinfo=None).isoformat(timespec="minutes") + "Z"
 
 
 def candle_sort_key(market: str, provider: str, minute: datetime) -> str:
@@ -112,151 +105,6 @@ def count_range(start: datetime, end: datetime) -> tuple[str, str]:
 def count_minute_end(minute_text: str) -> str:
     """The sort key just past every partial count of a minute (``MINUTE`` attribute): where the next begins."""
     return f"{COUNT_PREFIX}{minute_text}#{_RANGE_END}"
-
-
-def game_item(game: Game, created: datetime) -> dict[str, Any]:
-    """A Game as a table item. ``ISSCHEDULED`` exists only while scheduled: GSI-1 stays sparse."""
-    item: dict[str, Any] = {
-        "PK": game.game_id,
-        "SK": game_sort_key(game.sport),
-        "SPORT": game.sport,
-        "NAME": game.name,
-        "HOMETEAM": game.home_team,
-        "AWAYTEAM": game.away_team,
-        "GAMEDATE": int(game.game_date.timestamp()),
-        "STATUS": game.status,
-        "CREATED": int(created.timestamp()),
-    }
-    if game.venue is not None:
-        item["VENUE"] = game.venue
-    if game.status == "scheduled":
-        item["ISSCHEDULED"] = "Y"
-    return item
-
-
-def odds_item(
-    update: OddsUpdate,
-    created: datetime,
-    retention: timedelta = DEFAULT_ODDS_RETENTION,
-    seq: int | None = None,
-) -> dict[str, Any]:
-    """An OddsUpdate as a table item; the key is deterministic, so a replay overwrites the same item.
-
-    ``seq`` is the one it was pushed with (``SEQ``); an update never pushed (not new) has none.
-    """
-    item: dict[str, Any] = {
-        "PK": update.game_id,
-        "SK": odds_sort_key(update.ts, update.provider, update.market),
-        "ID": update.id,
-        "PROVIDER": update.provider,
-        "MARKET": update.market,
-        "TS": iso_millis(update.ts),
-        "HOMEODDS": _number(update.home_odds),
-        "AWAYODDS": _number(update.away_odds),
-        "ODDSFORMAT": update.odds_format,
-        "STATUS": update.status,
-        "CREATED": int(created.timestamp()),
-        TTL_ATTRIBUTE: int((created + retention).timestamp()),
-    }
-    optional = {
-        "HOME": update.home,
-        "AWAY": update.away,
-        "DRAWODDS": update.draw_odds,
-    }
-    item.update({name: _number(value) for name, value in optional.items() if value is not None})
-    if update.received_at is not None:
-        item["RECEIVEDAT"] = epoch_millis(update.received_at)
-    if seq is not None:
-        item["SEQ"] = seq
-    return item
-
-
-_SIDES = ("HOME", "AWAY", "DRAW")
-_OHLC = ("OPEN", "HIGH", "LOW", "CLOSE")
-
-
-def candle_item(candle: Candle, expire: datetime) -> dict[str, Any]:
-    """A whole candle item: written with PutItem, so writing it again changes nothing."""
-    item: dict[str, Any] = {
-        "PK": candle.game_id,
-        "SK": candle_sort_key(candle.market, candle.provider, candle.minute),
-        "MARKET": candle.market,
-        "PROVIDER": candle.provider,
-        "MINUTE": iso_minute(candle.minute),
-        "COUNT": candle.count,
-        TTL_ATTRIBUTE: int(expire.timestamp()),
-    }
-    for side, ohlc in zip(_SIDES, (candle.home, candle.away, candle.draw), strict=True):
-        if ohlc is not None:
-            item.update({f"{side}{part}": _number(getattr(ohlc, part.lower())) for part in _OHLC})
-    return item
-
-
-def candle_from_item(item: dict[str, Any]) -> Candle:
-    """``item`` with plain values (numbers as int or float), as the read side deserialises them."""
-    sides = {
-        side.lower(): Ohlc(**{part.lower(): item[f"{side}{part}"] for part in _OHLC})
-        for side in _SIDES
-        if f"{side}OPEN" in item
-    }
-    return Candle(game_id=item["PK"], market=item["MARKET"], provider=item["PROVIDER"],
-                  minute=_parse_minute(item["MINUTE"]),
-                  count=item["COUNT"], **sides)
-
-
-def count_item(count: FeedCount, partition: int, expire: datetime) -> dict[str, Any]:
-    """The part of a provider's per-minute count seen on one input partition, as a whole item.
-
-    A provider's games spread over every partition and only the partition's
-    owner sees them; each owner writes its own share, the read side adds the
-    shares of a minute up. No item is ever incremented, so none can double-count.
-    """
-    return {
-        "PK": provider_key(count.provider),
-        "SK": count_sort_key(count.minute, partition),
-        "PROVIDER": count.provider,
-        "MINUTE": iso_minute(count.minute),
-        "PARTITION": partition,
-        "COUNT": count.count,
-        TTL_ATTRIBUTE: int(expire.timestamp()),
-    }
-
-
-# The share of a provider's minute counting updates persistence stored that the stream processor did
-# not count: late ones (older than a price already live for their market, so never sequenced).
-LATE_SHARE = "late"
-
-
-def late_count_keys(odds: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """For an odds item: the keys of the late shares of the minute of its ``TS``, its provider's and its
-    game's (``count-<minute>#late`` under each: read and added up with the provider's partition shares,
-    and with the game's candles), each with the attributes that item is created with."""
-    minute = iso_minute(minute_of(datetime.fromisoformat(odds["TS"].replace("Z", "+00:00"))))
-    sort_key = f"{COUNT_PREFIX}{minute}#{LATE_SHARE}"
-    attributes = {"PROVIDER": odds["PROVIDER"], "MINUTE": minute, TTL_ATTRIBUTE: odds[TTL_ATTRIBUTE]}
-    return [({"PK": provider_key(odds["PROVIDER"]), "SK": sort_key}, attributes),
-            ({"PK": odds["PK"], "SK": sort_key}, {"MINUTE": minute, TTL_ATTRIBUTE: odds[TTL_ATTRIBUTE]})]
-
-
-def counts_from_items(items: list[dict[str, Any]]) -> list[FeedCount]:
-    """Partial count items (plain values, in sort-key order) added up per minute."""
-    totals: dict[str, FeedCount] = {}
-    for item in items:
-        minute = item["MINUTE"]
-        if minute in totals:
-            totals[minute].count += item["COUNT"]
-        else:
-            totals[minute] = FeedCount(provider=item["PROVIDER"], minute=_parse_minute(minute), count=item["COUNT"])
-    return list(totals.values())
-
-
-def _parse_minute(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _number(value: float) -> Decimal | int:
-    """DynamoDB numbers via boto3 must be Decimal (floats are refused); whole numbers stay ints."""
-    return int(value) if float(value).is_integer() else Decimal(repr(float(value)))
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,12 @@ import hashlib
 import re
 import secrets
 
+from sportsfeed_common.ids import PROVIDER_ID_PATTERN
+
 API_KEY_HEADER = "X-API-Key"
 KEY_PREFIX = "sfk_"
 
-_ENTRY = re.compile(r"(?P<provider>[a-z0-9][a-z0-9_-]{0,63})=sha256:(?P<digest>[0-9a-f]{64})")
+_ENTRY = re.compile(rf"(?P<provider>{PROVIDER_ID_PATTERN})=sha256:(?P<digest>[0-9a-f]{{64}})")
 
 
 def hash_key(key: str) -> str:

@@ -7,8 +7,9 @@ configuration (``API_KEYS``).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
+
+from sportsfeed_common.ids import PROVIDER_ID_REGEX
 
 from .auth import config_entry, new_key
 
@@ -17,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sportsfeed-ingest-key", description=__doc__.splitlines()[0])
     parser.add_argument("provider", help="provider id: lower-case letters, digits, '_' or '-'")
     args = parser.parse_args(argv)
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", args.provider):
+    if not PROVIDER_ID_REGEX.fullmatch(args.provider):
         print(f"sportsfeed-ingest-key: {args.provider!r} is not a valid provider id", file=sys.stderr)
         return 2
     key = new_key()

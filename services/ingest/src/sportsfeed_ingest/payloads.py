@@ -22,43 +22,27 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from sportsfeed_common.events import (
     Game,
-    GameId,
     InvalidEvent,
     Line,
-    Market,
-    MarketStatus,
-    OddsFormat,
+    OddsPrice,
     OddsUpdate,
     Price,
-    ProviderId,
     Trace,
-    UtcTime,
-    epoch_millis,
     explain_error,
-    to_millisecond,
-    whole,
 )
 from sportsfeed_common.http import ItemError
+from sportsfeed_common.ids import GameId, Market, ProviderId, whole
+from sportsfeed_common.times import epoch_millis, to_millisecond
 
 
 class Submission(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
     """Base of request items: camelCase, unknown fields refused."""
 
 
-class OddsSubmission(Submission, kw_only=True):
+class OddsSubmission(OddsPrice, Submission, kw_only=True):
     """One price as a provider submits it to ``POST /v1/odds``."""
 
     provider: ProviderId | None = None  # when given, must be the API key's provider
-    game_id: GameId
-    market: Market
-    ts: UtcTime
-    home: Line | None = None
-    away: Line | None = None
-    home_odds: Price
-    away_odds: Price
-    draw_odds: Price | None = None
-    odds_format: OddsFormat = "american"
-    status: MarketStatus = "open"
 
 
 class GameSubmission(Game, kw_only=True, forbid_unknown_fields=True):

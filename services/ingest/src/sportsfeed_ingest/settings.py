@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from sportsfeed_common.events import ProviderId
+from sportsfeed_common.ids import ProviderId
 from sportsfeed_common.settings import CommonSettings, Port
 
 from .auth import parse_api_keys

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 from boto3.dynamodb.types import TypeDeserializer
+from sportsfeed_common.items import counts_from_items
 from sportsfeed_common.series import FeedCount
 from sportsfeed_common.table import (
     CANDLE_PREFIX,
@@ -27,7 +28,6 @@ from sportsfeed_common.table import (
     candle_range,
     count_minute_end,
     count_range,
-    counts_from_items,
     odds_range,
     provider_key,
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sportsfeed_common.events import Game
+from sportsfeed_common.ids import GAME_ID_PATTERN, NAME_PATTERN
 from sportsfeed_common.jwt_auth import AnalystAuthSettings
 from sportsfeed_common.openapi import (
     Auth,
@@ -19,7 +20,7 @@ from sportsfeed_common.openapi import (
 from sportsfeed_common.openapi import parameter as _parameter
 
 from .history import DEFAULT_LIMIT, MAX_LIMIT
-from .queries import GAME_ID_PATTERN, MAX_CURSOR_LENGTH, NAME_PATTERN, TIME_SCHEMA
+from .queries import MAX_CURSOR_LENGTH, TIME_SCHEMA
 from .responses import CandlesPage, CountsPage, CountTotals, GamesPage, OddsPage, StoredOdds
 
 _TIME = TIME_SCHEMA

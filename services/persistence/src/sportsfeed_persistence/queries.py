@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from sportsfeed_common.events import PLATFORM_YEAR_PATTERN, UtcTime, epoch_millis, platform_time
+from sportsfeed_common.events import UtcTime
+from sportsfeed_common.ids import GAME_ID_REGEX, NAME_REGEX
+from sportsfeed_common.times import PLATFORM_YEAR_PATTERN, epoch_millis, platform_time
 
 from .history import MAX_LIMIT, InvalidQuery, check_limit
 
@@ -30,11 +32,9 @@ TIME_SCHEMA = {
 
 _EPOCH_MILLIS = re.compile(r"[0-9]{1,15}")
 _LIMIT = re.compile(r"[0-9]{1,7}")
-# The id patterns of the events (sportsfeed_common.events), without anchors, for the OpenAPI document too.
-GAME_ID_PATTERN = r"game-[A-Za-z0-9][A-Za-z0-9._:-]{0,122}"
-NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
-_GAME_ID = re.compile(GAME_ID_PATTERN)
-_NAME = re.compile(NAME_PATTERN)
+# The id grammar of the events (sportsfeed_common.ids).
+_GAME_ID = GAME_ID_REGEX
+_NAME = NAME_REGEX
 
 
 def check_known(query: Mapping[str, str], allowed: set[str]) -> None:

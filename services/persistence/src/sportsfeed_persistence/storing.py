@@ -20,16 +20,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sportsfeed_common.batch_writer import BatchWriter, Counter, WriteReport
-from sportsfeed_common.events import (
-    EventT,
-    Game,
-    InvalidEvent,
-    LiveUpdate,
-    OddsUpdate,
-    decode,
-    epoch_millis,
-)
-from sportsfeed_common.table import game_item, late_count_keys, odds_item
+from sportsfeed_common.events import EventT, Game, InvalidEvent, LiveUpdate, OddsUpdate, decode
+from sportsfeed_common.items import game_item, late_count_keys, odds_item
+from sportsfeed_common.times import epoch_millis, from_epoch_millis
 from sportsfeed_common.topics import NOT_LIVE_HEADER, UNCOUNTED_HEADER
 
 log = logging.getLogger(__name__)
@@ -147,7 +140,7 @@ class GamesStorer:
         decoded = await decode_or_park(messages, Game, self._dead_letter, report)
         if decoded:
             report.write = await self._writer.write(
-                [game_item(game, datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)) for message, game in decoded]
+                [game_item(game, from_epoch_millis(message.timestamp_ms)) for message, game in decoded]
             )
             report.stored = len(decoded)
         return report

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from sportsfeed_common.http import json_error, json_response
-from sportsfeed_common.table import candle_from_item
+from sportsfeed_common.items import candle_from_item, game_from_item, odds_from_item
 
 from . import queries
 from .history import History, InvalidQuery, by_hour
@@ -23,8 +23,6 @@ from .responses import (
     GamesPage,
     OddsPage,
     PeriodCount,
-    game_from_item,
-    odds_from_item,
 )
 
 HISTORY = web.AppKey("history", History)

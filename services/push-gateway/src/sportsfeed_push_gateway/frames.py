@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from sportsfeed_common.events import GameId, Sport
+from sportsfeed_common.ids import GameId, Sport
 
 GameList = Annotated[list[GameId], msgspec.Meta(max_length=1000)]
 SportList = Annotated[list[Sport], msgspec.Meta(max_length=100)]

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
-from sportsfeed_common.events import (
-    Alert,
-    Game,
-    InvalidEvent,
-    LiveUpdate,
-    decode,
-    encode,
-    now_millis,
-)
+from sportsfeed_common.events import Alert, Game, InvalidEvent, LiveUpdate, StaleAlert, decode, decode_alert, encode
+from sportsfeed_common.times import from_epoch_millis, iso_millis, now_millis
 from sportsfeed_common.topics import GAMES, NOT_LIVE_HEADER, ODDS_ALERTS, ODDS_LIVE
 
 from .book import GameBook
@@ -75,7 +67,7 @@ class Gateway:
         self.metrics.frames_queued.labels("status").inc(self.hub.send(game_id, sport, status_frame(status)))
 
     def _alert(self, record: ConsumerRecord, live: bool) -> str:
-        alert = decode(record.value, Alert)
+        alert = decode_alert(record.value)
         status = self._status_of(alert)
         if live:
             sport = self.book.sport(alert.game_id) if alert.game_id else None
@@ -88,8 +80,8 @@ class Gateway:
     def _status_of(self, alert: Alert) -> dict[str, object] | None:
         """The board's state change an alert stands for, if any (and the book keeps it)."""
         at = alert.at.isoformat().replace("+00:00", "Z")
-        if alert.kind == "stale" and alert.game_id is not None:
-            stale = not alert.details.get("cleared", False)
+        if isinstance(alert, StaleAlert) and alert.game_id is not None:
+            stale = not alert.details.cleared
             self.book.set_stale(alert.game_id, stale)
             return {"gameId": alert.game_id, "stale": stale, "at": at}
         # A market's status change is pushed from odds.live, in order with its prices (see _live); the
@@ -109,4 +101,4 @@ class Gateway:
 
 
 def _iso(epoch_millis: int) -> str:
-    return datetime.fromtimestamp(epoch_millis / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_millis(from_epoch_millis(epoch_millis))

@@ -26,8 +26,8 @@ import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
-from sportsfeed_common.events import now_millis
 from sportsfeed_common.logs import ThrottledLog
+from sportsfeed_common.times import now_millis
 
 from .hub import Connection, Hub
 

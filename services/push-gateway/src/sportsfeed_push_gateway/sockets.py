@@ -14,8 +14,8 @@ import uuid
 from socket import SO_SNDBUF, SOL_SOCKET
 
 from aiohttp import WSMsgType, web
-from sportsfeed_common.events import now_millis
 from sportsfeed_common.http import json_error
+from sportsfeed_common.times import now_millis
 
 from .auth import Refused, check_origin, socket_client
 from .frames import (

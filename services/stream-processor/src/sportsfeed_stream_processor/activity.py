@@ -10,7 +10,8 @@ activity twice is harmless.
 from __future__ import annotations
 
 import msgspec
-from sportsfeed_common.events import Event, ProviderId
+from sportsfeed_common.events import Event
+from sportsfeed_common.ids import ProviderId
 
 
 class ProviderActivity(Event, kw_only=True):

@@ -14,37 +14,51 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from sportsfeed_common.events import Alert
+from sportsfeed_common.events import (
+    Alert,
+    MovementAlert,
+    MovementDetails,
+    ProviderDownAlert,
+    ProviderDownDetails,
+    ProviderUpAlert,
+    ProviderUpDetails,
+    RateLowAlert,
+    RateLowDetails,
+    StaleAlert,
+    StaleDetails,
+    SuspendedAlert,
+    SuspendedDetails,
+)
+from sportsfeed_common.times import from_epoch_millis
 
 from .sequencing import Sequenced
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 def at(now_ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=now_ms)
+    return from_epoch_millis(now_ms)
 
 
 def movement_alert(sequenced: Sequenced, now_ms: int) -> Alert:
     live = sequenced.live
-    return Alert(
-        kind="movement", game_id=live.game_id, provider=live.provider, severity="info", at=at(now_ms),
+    return MovementAlert(
+        game_id=live.game_id, provider=live.provider, severity="info", at=at(now_ms),
         message=f"{live.market} moved {sequenced.shift:.1%} in implied probability ({live.provider})",
-        details={"market": live.market, "seq": live.seq, "shift": round(sequenced.shift, 6),
-                 "homeOdds": live.home_odds, "awayOdds": live.away_odds},
+        details=MovementDetails(market=live.market, seq=live.seq, shift=round(sequenced.shift, 6),
+                                home_odds=live.home_odds, away_odds=live.away_odds),
     )
 
 
 def status_alert(sequenced: Sequenced, now_ms: int) -> Alert:
     live, previous = sequenced.live, sequenced.previous
     assert previous is not None
-    return Alert(
-        kind="suspended", game_id=live.game_id, provider=live.provider, at=at(now_ms),
+    return SuspendedAlert(
+        game_id=live.game_id, provider=live.provider, at=at(now_ms),
         severity="warning" if live.status != "open" else "info",
         message=f"{live.market} is {live.status} (was {previous.status}) at {live.provider}",
-        details={"market": live.market, "seq": live.seq, "status": live.status, "previousStatus": previous.status},
+        details=SuspendedDetails(market=live.market, seq=live.seq, status=live.status,
+                                 previous_status=previous.status),
     )
 
 
@@ -69,8 +83,8 @@ class StaleGames:
         if not game.stale:
             return None
         game.stale = False
-        return Alert(kind="stale", game_id=game_id, severity="info", at=at(now_ms),
-                     message=f"{game_id} is updating again", details={"cleared": True})
+        return StaleAlert(game_id=game_id, severity="info", at=at(now_ms),
+                          message=f"{game_id} is updating again", details=StaleDetails(cleared=True))
 
     def status(self, game_id: str, live: bool, now_ms: int) -> None:
         """The game's status changed (games topic): only live games can go stale."""
@@ -91,11 +105,11 @@ class StaleGames:
             quiet_ms = now_ms - game.last_update_ms
             if game.live and not game.stale and quiet_ms >= self._stale_after_ms and owned(game_id):
                 game.stale = True
-                alerts.append(Alert(
-                    kind="stale", game_id=game_id, severity="warning", at=at(now_ms),
+                alerts.append(StaleAlert(
+                    game_id=game_id, severity="warning", at=at(now_ms),
                     message=f"no update for {game_id} in {quiet_ms / 1000:.0f} s",
-                    details={"cleared": False, "quietSeconds": quiet_ms // 1000,
-                             "lastUpdateAt": at(game.last_update_ms).isoformat()}))
+                    details=StaleDetails(cleared=False, quiet_seconds=quiet_ms // 1000,
+                                         last_update_at=at(game.last_update_ms).isoformat())))
         return alerts
 
 
@@ -129,8 +143,8 @@ class ProviderHealth:
         if not state.down:
             return None
         state.down = False
-        return Alert(kind="provider_up", provider=provider, severity="info", at=at(now_ms),
-                     message=f"{provider} is sending again", details={})
+        return ProviderUpAlert(provider=provider, severity="info", at=at(now_ms),
+                               message=f"{provider} is sending again", details=ProviderUpDetails())
 
     def check(self, now_ms: int) -> list[Alert]:
         alerts: list[Alert] = []
@@ -139,10 +153,11 @@ class ProviderHealth:
             quiet_ms = now_ms - state.last_seen_ms
             if not state.down and quiet_ms >= self._down_after_ms:
                 state.down = True
-                alerts.append(Alert(
-                    kind="provider_down", provider=provider, severity="critical", at=at(now_ms),
+                alerts.append(ProviderDownAlert(
+                    provider=provider, severity="critical", at=at(now_ms),
                     message=f"no update from {provider} in {quiet_ms / 1000:.0f} s",
-                    details={"quietSeconds": quiet_ms // 1000, "lastSeenAt": at(state.last_seen_ms).isoformat()}))
+                    details=ProviderDownDetails(quiet_seconds=quiet_ms // 1000,
+                                                last_seen_at=at(state.last_seen_ms).isoformat())))
             alerts.extend(self._rate_check(provider, state, current_minute, now_ms))
         return alerts
 
@@ -154,11 +169,11 @@ class ProviderHealth:
         if threshold and completed > state.rate_reported and not state.down:
             count = state.per_minute.get(completed, 0)
             if count < threshold:
-                alerts.append(Alert(
-                    kind="rate_low", provider=provider, severity="warning", at=at(now_ms),
+                alerts.append(RateLowAlert(
+                    provider=provider, severity="warning", at=at(now_ms),
                     message=f"{provider} sent {count} updates in the minute from {at(completed * 1000):%H:%M}, "
                             f"under {threshold}",
-                    details={"minute": at(completed * 1000).isoformat(), "count": count, "threshold": threshold}))
+                    details=RateLowDetails(minute=at(completed * 1000).isoformat(), count=count, threshold=threshold)))
         state.rate_reported = max(state.rate_reported, completed)
         for minute in [m for m in state.per_minute if m < completed]:
             del state.per_minute[minute]

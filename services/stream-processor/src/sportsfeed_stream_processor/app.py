@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-from sportsfeed_common.events import Game, now_millis
+from sportsfeed_common.events import Game
 from sportsfeed_common.faust_worker import bytes_topic, track_consumer_lag, worker_app
 from sportsfeed_common.kafka_security import KafkaSecurity, aiokafka_security
+from sportsfeed_common.times import now_millis
 from sportsfeed_common.topics import ODDS_RAW, PROVIDER_ACTIVITY, TopicSpec, create_topics
 
 from .alerts import ProviderHealth, StaleGames, parse_rate_thresholds

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import faust
-from sportsfeed_common.events import Alert, encode, now_millis
+from sportsfeed_common.events import Alert, encode
 from sportsfeed_common.faust_worker import DeadLetters, send
+from sportsfeed_common.times import now_millis
 from sportsfeed_common.topics import (
     NOT_LIVE_HEADER,
     ODDS_ALERTS,

@@ -21,14 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from sportsfeed_common.events import (
-    Alert,
-    InvalidEvent,
-    LiveUpdate,
-    OddsUpdate,
-    decode,
-    now_millis,
-)
+from sportsfeed_common.events import Alert, InvalidEvent, LiveUpdate, OddsUpdate, decode
+from sportsfeed_common.times import now_millis
 
 from .alerts import StaleGames, movement_alert, status_alert
 from .pricing import MovementThresholds

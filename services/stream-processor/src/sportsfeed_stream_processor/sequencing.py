@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import msgspec
-from sportsfeed_common.events import LiveUpdate, OddsUpdate, epoch_millis
+from sportsfeed_common.events import LiveUpdate, OddsUpdate
 from sportsfeed_common.series import Candle
+from sportsfeed_common.times import epoch_millis
 
 from .pricing import implied, largest_shift, price_change
 

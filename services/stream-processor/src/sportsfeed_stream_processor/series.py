@@ -16,10 +16,11 @@ games; the read API adds the shares up.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sportsfeed_common.events import OddsUpdate
-from sportsfeed_common.series import Candle, Ohlc, minute_of
+from sportsfeed_common.series import Candle, Ohlc
+from sportsfeed_common.times import from_epoch_seconds, minute_of
 
 from .sequencing import GameState
 
@@ -90,4 +91,4 @@ def _evict(state: GameState, before: int) -> None:
 
 
 def minute_datetime(minute: int) -> datetime:
-    return datetime.fromtimestamp(minute, UTC)
+    return from_epoch_seconds(minute)

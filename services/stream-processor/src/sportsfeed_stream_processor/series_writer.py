@@ -15,8 +15,8 @@ from datetime import timedelta
 from typing import Any
 
 from sportsfeed_common.batch_writer import BatchWriter, ItemsRefused, WriteReport
+from sportsfeed_common.items import candle_item, count_item
 from sportsfeed_common.series import FeedCount
-from sportsfeed_common.table import candle_item, count_item
 from sportsfeed_common.topics import ODDS_RAW
 
 from .placement import partition_of

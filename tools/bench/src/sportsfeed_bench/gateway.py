@@ -32,13 +32,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-from sportsfeed_common.events import (
-    ImpliedProbabilities,
-    LiveUpdate,
-    Trace,
-    encode,
-    now_millis,
-)
+from sportsfeed_common.events import ImpliedProbabilities, LiveUpdate, Trace, encode
+from sportsfeed_common.times import now_millis
 from sportsfeed_devstack.stack import Stack
 from sportsfeed_devstack.waiting import WaitTimeout, wait_until_async
 

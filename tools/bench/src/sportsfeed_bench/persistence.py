@@ -24,9 +24,10 @@ from typing import Any
 import aioboto3
 from aiokafka import TopicPartition
 from sportsfeed_common.aws import dynamodb_client_kwargs
-from sportsfeed_common.events import OddsUpdate, decode, now_millis
+from sportsfeed_common.events import OddsUpdate, decode
 from sportsfeed_common.settings import CommonSettings, load_settings
 from sportsfeed_common.table import ODDS_PREFIX
+from sportsfeed_common.times import now_millis
 from sportsfeed_common.topics import ODDS_LIVE
 from sportsfeed_devstack.applications import SIMULATED_PROVIDER
 from sportsfeed_devstack.stack import Stack

@@ -11,7 +11,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 from sportsfeed_common.batch_writer import BATCH_LIMIT, BatchWriter
 from sportsfeed_common.events import OddsUpdate
-from sportsfeed_common.table import odds_item
+from sportsfeed_common.items import odds_item
 
 from .ingest import Measurement
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sportsfeed_common.table import iso_millis
+from sportsfeed_common.times import iso_millis
 
 SPORTS = ("soccer", "basketball", "cricket", "tennis")
 

@@ -23,7 +23,7 @@ import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.settings import NonEmptyStr, Secret, SettingsError, load_settings
-from sportsfeed_common.table import iso_millis
+from sportsfeed_common.times import iso_millis
 
 from .cli import add_api_key_option, add_url_option, api_key_from, run_tool
 from .client import SHORT_RETRIES, ApiError, GaveUp, IngestClient, report_retry

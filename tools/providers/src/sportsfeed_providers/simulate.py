@@ -19,12 +19,11 @@ import random
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sportsfeed_common.events import epoch_millis, to_millisecond
 from sportsfeed_common.settings import Secret
-from sportsfeed_common.table import iso_millis
+from sportsfeed_common.times import epoch_millis, from_epoch_millis, iso_millis, to_millisecond
 
 from .catalogue import SimGame, build_catalogue, game_payload
 from .cli import (
@@ -51,7 +50,6 @@ from .pacing import PacingSchedule, Stopped, Timekeeper, stop_aware_sleep, utc_n
 
 MAX_BATCH_SIZE = 500
 PROGRESS_EVERY_SECONDS = 5.0
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 WallClock = Callable[[], datetime]
 
@@ -103,7 +101,7 @@ class OddsFeed:
         now_ms = epoch_millis(to_millisecond(self._wall_clock()))
         ms = max(now_ms, self._last_ms.get(key, now_ms - 1) + 1)
         self._last_ms[key] = ms
-        return _EPOCH + timedelta(milliseconds=ms)
+        return from_epoch_millis(ms)
 
 
 @dataclass
