@@ -4,13 +4,18 @@ sets them: analysts' auth on, no anonymous provider), for schemathesis to call."
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import jwt
@@ -20,6 +25,7 @@ from sportsfeed_common.settings import CommonSettings, load_settings
 from sportsfeed_common.table import create_table
 from sportsfeed_common.topics import GAMES, ODDS_LIVE, ODDS_RAW, PROVIDER_ACTIVITY, create_topics
 from sportsfeed_devstack.config import free_port
+from sportsfeed_devstack.waiting import wait_until
 from sportsfeed_ingest.auth import config_entry, new_key
 
 from ..conftest import Servers
@@ -69,6 +75,42 @@ async def contract_setup(request: pytest.FixtureRequest, servers: Servers) -> tu
     return request.param, environments, secrets
 
 
+SEEDED_GAMES = ("game-contract-1", "game-contract-2")
+SEEDED_UPDATES = 3  # per game: more than one page at limit=1, so the documents' nextPage links are followed
+
+
+def _call(method: str, url: str, body: object | None = None, headers: dict[str, str] | None = None) -> Any:
+    request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def _seed(platform: Platform) -> None:
+    """Games and prices through ingest, stored by persistence: data for the stateful phase's links."""
+    ingest, key = platform.urls["ingest"], {"X-API-Key": platform.credentials["CONTRACT_API_KEY"]}
+    now = datetime.now(UTC)
+    _call("PUT", f"{ingest}/v1/games", {"games": [
+        {"gameId": game, "sport": "soccer", "name": f"Contract {game}", "homeTeam": "Home", "awayTeam": "Away",
+         "gameDate": (now + timedelta(days=1)).isoformat()} for game in SEEDED_GAMES]}, key)
+    _call("POST", f"{ingest}/v1/odds", {"updates": [
+        {"gameId": game, "market": "spread", "ts": (now - timedelta(seconds=10 - second)).isoformat(),
+         "homeOdds": -110, "awayOdds": 120 + second} for game in SEEDED_GAMES for second in range(SEEDED_UPDATES)]},
+        key)
+    analyst = {"Authorization": f"Bearer {platform.credentials['CONTRACT_ANALYST_JWT']}"}
+    read_api = platform.urls["persistence"]
+
+    def stored() -> bool:
+        try:
+            return all(len(_call("GET", f"{read_api}/v1/games/{game}/odds", headers=analyst)["odds"])
+                       == SEEDED_UPDATES for game in SEEDED_GAMES) and \
+                len(_call("GET", f"{read_api}/v1/games", headers=analyst)["games"]) >= len(SEEDED_GAMES)
+        except urllib.error.HTTPError:
+            return False  # 404 until the first is stored
+
+    wait_until(stored, timeout=60, what="the seeded games and prices to be stored")
+
+
 @pytest.fixture(scope="module")
 def platform(contract_setup, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     profile, environments, secrets = contract_setup
@@ -78,5 +120,8 @@ def platform(contract_setup, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     with ExitStack() as running:
         for name, module in MODULES.items():
             running.enter_context(service_process(module, environments[name], urls[name], logs / f"{name}.log"))
-        yield Platform(profile, urls, {"CONTRACT_API_KEY": secrets["key"], "CONTRACT_ANALYST_JWT": analyst_jwt,
-                                       "CONTRACT_ADMIN_TOKEN": secrets["admin"]})
+        running_platform = Platform(profile, urls, {
+            "CONTRACT_API_KEY": secrets["key"], "CONTRACT_ANALYST_JWT": analyst_jwt,
+            "CONTRACT_ADMIN_TOKEN": secrets["admin"]})
+        _seed(running_platform)
+        yield running_platform

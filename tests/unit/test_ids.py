@@ -8,7 +8,6 @@ import msgspec
 import pytest
 from sportsfeed_common.ids import (
     GAME_ID_PATTERN,
-    NAME_PATTERN,
     PROVIDER_ID_REGEX,
     GameId,
     Market,
@@ -55,7 +54,7 @@ def test_every_provider_check_agrees(text: str, capsys: pytest.CaptureFixture[st
     assert (list(parsed.values()) == [text]) is expected
     assert (key_main(["--", text]) == 0) is expected
     capsys.readouterr()
-    assert _read_api_accepts(lambda: queries.name("provider", text)) is expected
+    assert _read_api_accepts(lambda: queries.provider(text)) is expected
 
 
 @pytest.mark.parametrize("text", GOOD_GAMES + BAD_GAMES)
@@ -66,16 +65,11 @@ def test_every_game_id_check_agrees(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", GOOD_MARKETS + BAD_MARKETS)
-def test_markets(text: str) -> None:
-    assert _accepts(Market, text) is (text in GOOD_MARKETS)
-
-
-def test_read_api_names_take_any_provider_id_or_market() -> None:
-    # The read API's name parameters take both; the wider rule (a provider id) decides.
-    assert NAME_PATTERN.endswith("{0,63}")
-    for market in GOOD_MARKETS:
-        assert queries.name("market", market) == market
+def test_every_market_check_agrees(text: str) -> None:
+    expected = text in GOOD_MARKETS
+    assert _accepts(Market, text) is expected
+    assert _read_api_accepts(lambda: queries.market(text)) is expected
 
 
 def test_patterns_are_unanchored_sources_for_documents() -> None:
-    assert not GAME_ID_PATTERN.startswith("^") and not NAME_PATTERN.endswith("$")
+    assert not GAME_ID_PATTERN.startswith("^") and not GAME_ID_PATTERN.endswith("$")

@@ -31,14 +31,11 @@ GAME_ID_PATTERN = r"game-[A-Za-z0-9][A-Za-z0-9._:-]{0,122}"
 PROVIDER_ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 MARKET_PATTERN = r"[a-z0-9][a-z0-9_-]{0,31}"
 SPORT_PATTERN = r"[a-z][a-z0-9_-]{0,31}"
-# A provider id or a market where either may stand (the read API's names): the wider of the two rules.
-NAME_PATTERN = PROVIDER_ID_PATTERN
 
 GAME_ID_REGEX = re.compile(GAME_ID_PATTERN)
 PROVIDER_ID_REGEX = re.compile(PROVIDER_ID_PATTERN)
 MARKET_REGEX = re.compile(MARKET_PATTERN)
 SPORT_REGEX = re.compile(SPORT_PATTERN)
-NAME_REGEX = re.compile(NAME_PATTERN)
 
 GameId = Annotated[str, msgspec.Meta(pattern=whole(GAME_ID_PATTERN))]
 ProviderId = Annotated[str, msgspec.Meta(pattern=whole(PROVIDER_ID_PATTERN))]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sportsfeed_common.events import Game
-from sportsfeed_common.ids import GAME_ID_PATTERN, NAME_PATTERN
+from sportsfeed_common.ids import GAME_ID_PATTERN, MARKET_PATTERN, PROVIDER_ID_PATTERN
 from sportsfeed_common.jwt_auth import AnalystAuthSettings
 from sportsfeed_common.openapi import (
     Auth,
@@ -26,7 +26,8 @@ from .responses import CandlesPage, CountsPage, CountTotals, GamesPage, OddsPage
 _TIME = TIME_SCHEMA
 
 _GAME_ID_SCHEMA = {"type": "string", "pattern": f"^{GAME_ID_PATTERN}$"}
-_NAME_SCHEMA = {"type": "string", "pattern": f"^{NAME_PATTERN}$"}
+_PROVIDER_SCHEMA = {"type": "string", "pattern": f"^{PROVIDER_ID_PATTERN}$"}
+_MARKET_SCHEMA = {"type": "string", "pattern": f"^{MARKET_PATTERN}$"}
 _GAME_ID = _parameter("gameId", "path", "The game, game-<id>", _GAME_ID_SCHEMA)
 _WINDOW = [
     _parameter("from", "query", "Earliest time included (default: the beginning)", _TIME),
@@ -59,17 +60,33 @@ def analyst_auth(settings: AnalystAuthSettings) -> Auth:
     )
 
 
-def _read(auth: Auth, summary: str, body: str, parameters: list[dict[str, Any]],
-          not_found: str | None = None) -> dict[str, Any]:
+def _read(auth: Auth, operation_id: str, summary: str, body: str, parameters: list[dict[str, Any]],
+          not_found: str | None = None, links: dict[str, Any] | None = None) -> dict[str, Any]:
     responses: dict[str, Any] = {
-        "200": json_body(body, summary),
+        "200": {**json_body(body, summary), **({"links": links} if links else {})},
         "400": {"description": "A parameter is malformed or unknown; the error names it. A request line over "
                                "8 KiB is refused before it reaches the API, in plain text.",
                 "content": {**refusal("")["content"], "text/plain": {"schema": {"type": "string"}}}},
     }
     if not_found:
         responses["404"] = refusal(not_found)
-    return {"get": operation(summary, responses, auth=auth, parameters=parameters)}
+    return {"get": {"operationId": operation_id,
+                    **operation(summary, responses, auth=auth, parameters=parameters)}}
+
+
+def _link(operation_id: str, description: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link: what a client does next with an answer (and the stateful tests follow)."""
+    return {"operationId": operation_id, "parameters": parameters, "description": description}
+
+
+def _next_page(operation_id: str, **same: str) -> dict[str, Any]:
+    """The next page: the same query (``same``), continued by the page's ``nextCursor``."""
+    return {"nextPage": _link(operation_id, "The next page of the same query", **same,
+                              cursor="$response.body#/nextCursor")}
+
+
+_THIS_GAME = {"gameId": "$request.path.gameId"}
+_FIRST_GAME = {"gameId": "$response.body#/games/0/gameId"}
 
 
 def build_openapi(settings: AnalystAuthSettings) -> dict[str, Any]:
@@ -82,33 +99,42 @@ def build_openapi(settings: AnalystAuthSettings) -> dict[str, Any]:
     }
     unknown_game = "No game with this id (neither details nor odds)."
     paths = {
-        "/feeds": _read(auth, "The latest odds of a game, in the reference system's shape", "ReferenceOddsItem",
+        "/feeds": _read(auth, "referenceLatestOdds", "The latest odds of a game, in the reference system's shape", "ReferenceOddsItem",
                         [_parameter("game", "query", "The game, game-<id>", _GAME_ID_SCHEMA, required=True)],
                         "The game has no odds (or does not exist)."),
-        "/v1/games": _read(auth, "Scheduled games by date, earliest first", "GamesPage",
+        "/v1/games": _read(auth, "scheduledGames", "Scheduled games by date, earliest first", "GamesPage",
                            [_parameter("status", "query", "Only 'scheduled' (the default)",
-                                       {"type": "string", "enum": ["scheduled"]}), *_WINDOW]),
-        "/v1/games/{gameId}": _read(auth, "Game details", "Game", [_GAME_ID], "No details for this game."),
-        "/v1/games/{gameId}/odds": _read(auth, "Odds of a game in a time range, oldest first", "OddsPage",
-                                         [_GAME_ID, *_WINDOW], unknown_game),
-        "/v1/games/{gameId}/odds/latest": _read(auth, "The newest odds update of a game", "StoredOdds", [_GAME_ID],
+                                       {"type": "string", "enum": ["scheduled"]}), *_WINDOW],
+                           links={**_next_page("scheduledGames"),
+                                  "firstGame": _link("game", "The first game's details", **_FIRST_GAME),
+                                  "firstGameOdds": _link("gameOdds", "The first game's odds", **_FIRST_GAME)}),
+        "/v1/games/{gameId}": _read(auth, "game", "Game details", "Game", [_GAME_ID], "No details for this game.",
+                                    links={"odds": _link("gameOdds", "The game's odds", **_THIS_GAME)}),
+        "/v1/games/{gameId}/odds": _read(auth, "gameOdds", "Odds of a game in a time range, oldest first",
+                                         "OddsPage", [_GAME_ID, *_WINDOW], unknown_game,
+                                         links={**_next_page("gameOdds", **_THIS_GAME),
+                                                "latest": _link("latestOdds", "The newest", **_THIS_GAME)}),
+        "/v1/games/{gameId}/odds/latest": _read(auth, "latestOdds", "The newest odds update of a game", "StoredOdds", [_GAME_ID],
                                                 "The game has no odds (or does not exist)."),
         "/v1/games/{gameId}/candles": _read(
-            auth, "Per-minute open/high/low/close per side of one provider's prices of one market, oldest first",
+            auth, "candles", "Per-minute open/high/low/close per side of one provider's prices of one market, oldest first",
             "CandlesPage",
-            [_GAME_ID, _parameter("market", "query", "The market, for example spread", _NAME_SCHEMA, required=True),
-             _parameter("provider", "query", "The provider whose prices, for example sim", _NAME_SCHEMA,
+            [_GAME_ID, _parameter("market", "query", "The market, for example spread", _MARKET_SCHEMA, required=True),
+             _parameter("provider", "query", "The provider whose prices, for example sim", _PROVIDER_SCHEMA,
                         required=True),
              *_WINDOW],
-            unknown_game),
+            unknown_game,
+            links=_next_page("candles", **_THIS_GAME, market="$request.query.market",
+                             provider="$request.query.provider")),
         "/v1/providers/{provider}/counts": _read(
-            auth, "Exact updates per minute from a provider, oldest first", "CountsPage",
-            [_parameter("provider", "path", "The provider id", _NAME_SCHEMA), *_WINDOW]),
+            auth, "providerCounts", "Exact updates per minute from a provider, oldest first", "CountsPage",
+            [_parameter("provider", "path", "The provider id", _PROVIDER_SCHEMA), *_WINDOW],
+            links=_next_page("providerCounts", provider="$request.path.provider")),
         "/v1/providers/{provider}/counts/totals": _read(
-            auth, "Exact updates per minute or per hour from a provider, oldest first, at most 48 hours at once",
-            "CountTotals", [_parameter("provider", "path", "The provider id", _NAME_SCHEMA), *_TOTALS]),
+            auth, "providerCountTotals", "Exact updates per minute or per hour from a provider, oldest first, at most 48 hours at once",
+            "CountTotals", [_parameter("provider", "path", "The provider id", _PROVIDER_SCHEMA), *_TOTALS]),
         "/v1/games/{gameId}/counts": _read(
-            auth, "Exact updates per minute or per hour of a game, oldest first, at most 48 hours at once",
+            auth, "gameCounts", "Exact updates per minute or per hour of a game, oldest first, at most 48 hours at once",
             "CountTotals", [_GAME_ID, *_TOTALS], unknown_game),
         **service_paths("DynamoDB answers"),
     }

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 from sportsfeed_common.events import UtcTime
-from sportsfeed_common.ids import GAME_ID_REGEX, NAME_REGEX
+from sportsfeed_common.ids import GAME_ID_REGEX, MARKET_REGEX, PROVIDER_ID_REGEX
 from sportsfeed_common.times import PLATFORM_YEAR_PATTERN, epoch_millis, platform_time
 
 from .history import MAX_LIMIT, InvalidQuery, check_limit
@@ -34,7 +34,6 @@ _EPOCH_MILLIS = re.compile(r"[0-9]{1,15}")
 _LIMIT = re.compile(r"[0-9]{1,7}")
 # The id grammar of the events (sportsfeed_common.ids).
 _GAME_ID = GAME_ID_REGEX
-_NAME = NAME_REGEX
 
 
 def check_known(query: Mapping[str, str], allowed: set[str]) -> None:
@@ -94,8 +93,15 @@ def game_id(text: str) -> str:
     return text
 
 
-def name(field: str, text: str) -> str:
-    """A provider id or market: lower-case letters, digits, '_' and '-'."""
-    if not _NAME.fullmatch(text):
-        raise InvalidQuery(field, "must be lower-case letters, digits, '_' or '-' (at most 64)")
+def provider(text: str) -> str:
+    """A provider id, as the events have it."""
+    if not PROVIDER_ID_REGEX.fullmatch(text):
+        raise InvalidQuery("provider", "must be lower-case letters, digits, '_' or '-' (at most 64)")
+    return text
+
+
+def market(text: str) -> str:
+    """A market, as the events have it."""
+    if not MARKET_REGEX.fullmatch(text):
+        raise InvalidQuery("market", "must be lower-case letters, digits, '_' or '-' (at most 32)")
     return text

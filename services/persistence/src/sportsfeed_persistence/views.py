@@ -107,8 +107,8 @@ async def candles(request: web.Request) -> web.Response:
     for required, example in (("market", "spread"), ("provider", "sim")):
         if required not in request.query:
             raise InvalidQuery(required, f"required (for example {required}={example})")
-    market = queries.name("market", request.query["market"])
-    provider = queries.name("provider", request.query["provider"])
+    market = queries.market(request.query["market"])
+    provider = queries.provider(request.query["provider"])
     window = queries.parse_window(request.query)
     history = _history(request)
     page = await history.candles(game_id, market, provider, window.start, window.end, window.limit, window.cursor)
@@ -123,7 +123,7 @@ async def provider_counts(request: web.Request) -> web.Response:
     """``GET /v1/providers/<id>/counts?from=&to=&limit=&cursor=``: exact updates per minute, oldest first
     (``limit`` counts minutes)."""
     queries.check_known(request.query, {"from", "to", "limit", "cursor"})
-    provider = queries.name("provider", request.match_info["provider"])
+    provider = queries.provider(request.match_info["provider"])
     window = queries.parse_window(request.query)
     page = await _history(request).provider_counts(provider, window.start, window.end, window.limit, window.cursor)
     return json_response(CountsPage(provider=provider, counts=page.counts, next_cursor=page.next_cursor))
@@ -170,7 +170,7 @@ async def game_counts(request: web.Request) -> web.Response:
 async def provider_count_totals(request: web.Request) -> web.Response:
     """``GET /v1/providers/<id>/counts/totals?from=&to=&resolution=minute|hour``: a provider's exact updates per
     period, every share of each minute added up, at most 48 hours at once."""
-    provider = queries.name("provider", request.match_info["provider"])
+    provider = queries.provider(request.match_info["provider"])
     resolution, window = _totals_query(request)
     minutes = await _history(request).provider_minute_counts(provider, window.start, window.end)
     return json_response(CountTotals(provider=provider, resolution=resolution, counts=_periods(minutes, resolution)))
