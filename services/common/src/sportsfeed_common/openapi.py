@@ -131,11 +131,15 @@ def document(title: str, description: str, paths: dict[str, Any], schemas: dict[
     })
 
 
+# How ids.whole ends a pattern for msgspec's re.search: ``$`` not followed by a newline.
+_MSGSPEC_END = "$(?!\n)"
+
+
 def ecma_patterns(node: Any) -> Any:
     """JSON Schema regexes use the ECMA dialect, where ``$`` already means end of input."""
     if isinstance(node, dict):
         return {
-            key: value.replace("$(?!\\n)", "$") if key == "pattern" and isinstance(value, str) else ecma_patterns(value)
+            key: value.replace(_MSGSPEC_END, "$") if key == "pattern" and isinstance(value, str) else ecma_patterns(value)
             for key, value in node.items()
         }
     if isinstance(node, list):
