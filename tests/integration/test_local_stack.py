@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +31,7 @@ from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKe
 from sportsfeed_devstack.config import StackConfig, free_port
 from sportsfeed_devstack.waiting import wait_until
 
+from ..inner_pytest import exit_code_within, start_inner_pytest
 from ..launcher_process import COMMAND, REPO, kill_group, processes_of, up_then_stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack]
@@ -238,17 +238,9 @@ def test_a_ctrl_c_test_that_fails_still_ends_in_bounded_time(stack_env: dict[str
     within the deadline, and leave no process of its stack behind."""
     output = tmp_path / "inner-pytest.log"
     began = time.monotonic()
-    with open(output, "wb") as sink:
-        inner = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header", str(FAILING_CTRL_C)],
-            cwd=REPO, env=stack_env, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    inner = start_inner_pytest(FAILING_CTRL_C, stack_env, output)
     try:
-        code = inner.wait(timeout=FAILING_VARIANT_DEADLINE_SECONDS)
-    except subprocess.TimeoutExpired:
-        raise AssertionError(f"the failing Ctrl-C test was still running after {FAILING_VARIANT_DEADLINE_SECONDS}s:\n"
-                             f"{output.read_text(errors='replace')[-3000:]}") from None
+        code = exit_code_within(inner, FAILING_VARIANT_DEADLINE_SECONDS, output, "after it started")
     finally:
         kill_group(inner)
     elapsed = time.monotonic() - began

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
@@ -19,7 +17,8 @@ from sportsfeed_devstack.servers import redis_answers
 from sportsfeed_devstack.waiting import wait_until
 
 from ..conftest import Servers
-from ..launcher_process import REPO, kill_group
+from ..inner_pytest import exit_code_within, start_inner_pytest
+from ..launcher_process import kill_group
 
 pytestmark = pytest.mark.integration
 
@@ -34,13 +33,7 @@ def test_sigterm_to_pytest_stops_the_servers_it_started(servers: Servers, tmp_pa
     env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
     env.update({"KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap, "DYNAMODB_ENDPOINT": servers.dynamodb_endpoint,
                 "HOLDS_THE_SERVERS_RECORD": str(record)})
-    with open(output, "wb") as sink:
-        inner = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header", "-s",
-             str(HOLDS_THE_SERVERS)],
-            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    inner = start_inner_pytest(HOLDS_THE_SERVERS, env, output)
     started: list[psutil.Process] = []
     try:
         def holding() -> bool:
@@ -57,11 +50,7 @@ def test_sigterm_to_pytest_stops_the_servers_it_started(servers: Servers, tmp_pa
 
         inner.send_signal(signal.SIGTERM)  # to pytest alone, as a CI runner does
 
-        try:
-            code = inner.wait(timeout=STOP_DEADLINE_SECONDS)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"pytest was still running {STOP_DEADLINE_SECONDS}s after SIGTERM:\n"
-                                 f"{output.read_text(errors='replace')[-3000:]}") from None
+        code = exit_code_within(inner, STOP_DEADLINE_SECONDS, output, "after SIGTERM")
     finally:
         kill_group(inner, grace=10)
     text = output.read_text(errors="replace")
