@@ -4,14 +4,17 @@ Each server comes, in this order of preference, from
 1. its environment variable (KAFKA_BOOTSTRAP_SERVERS, DYNAMODB_ENDPOINT, REDIS_URL);
 2. a container, when a Docker engine answers a ping (the docker client alone proves nothing);
 3. the project's own local launcher, on free ports, in a temporary state folder.
-Servers start once per session and stop at its end. Nothing here ever skips:
-a server that cannot be had is a test error.
+Servers start once per session and stop at its end, also when pytest is stopped by SIGTERM
+(``pytest_sessionstart`` turns it into an orderly stop; see ``stop_on_sigterm``). Nothing here
+ever skips: a server that cannot be had is a test error.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import signal
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +36,7 @@ class Servers:
     dynamodb_endpoint: str
     redis_url: str
     origin: dict[str, str] = field(default_factory=dict)  # how each server was obtained
+    pids: dict[str, int] = field(default_factory=dict)  # of the servers this session's launcher started
 
     def environment(self) -> dict[str, str]:
         return {
@@ -121,7 +125,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             launched.start()
             found.update({name: config.service_environment()[ENV_VARS[name]] for name in needed})
             origin.update({name: "local launcher" for name in needed})
-        result = Servers(found["kafka"], found["dynamodb"], found["redis"], origin)
+        pids = {status.name: status.pid for status in launched.status() if status.pid} if launched else {}
+        result = Servers(found["kafka"], found["dynamodb"], found["redis"], origin, pids)
         _SERVERS_USED.append(result)
         yield result
     finally:
@@ -129,6 +134,23 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             launched.stop()
         for container in reversed(containers):
             container.stop()
+
+
+def stop_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (a CI job cancelled, a timeout in a wrapper) ends the run as Ctrl-C does.
+
+    pytest's default for SIGTERM is to die at once, without fixture teardown, leaving the session's
+    servers and every process a fixture started running. KeyboardInterrupt instead unwinds the test
+    and makes pytest tear down every fixture before it exits (exit code 2, "interrupted"). Further
+    SIGTERMs are ignored so they cannot cut that teardown short; SIGKILL remains the hard stop.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop_on_sigterm)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

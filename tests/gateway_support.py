@@ -1,24 +1,32 @@
 """Helpers for tests of the push gateway against real Kafka and Redis: LiveUpdates as the stream
-processor publishes them, games, a gateway's environment, and a gateway run as a real process."""
+processor publishes them, games, a gateway's environment, and a gateway run in this process or as a
+real process (the fixtures that start them are in tests/integration/conftest.py)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+from aiohttp.test_utils import TestServer
 from sportsfeed_common.events import Game, ImpliedProbabilities, LiveUpdate, Trace, encode
+from sportsfeed_common.settings import load_settings
 from sportsfeed_common.topics import GAMES, ODDS_LIVE
-from sportsfeed_devstack.applications import http_ok
 from sportsfeed_devstack.config import free_port
-from sportsfeed_devstack.waiting import wait_until
+from sportsfeed_devstack.waiting import wait_until_async
+from sportsfeed_push_gateway.app import create_app
+from sportsfeed_push_gateway.service import GATEWAY_SERVICE, GatewayService
+from sportsfeed_push_gateway.settings import GatewaySettings
 
 from .kafka_watch import produce
+from .services import spawn_service
 from .ws_client import Analyst
 
 ADMIN_TOKEN = "admin-" + uuid.uuid4().hex
@@ -67,18 +75,60 @@ async def connect(analysts: list[Analyst], url: str, query: str = "client=analys
     return analyst
 
 
+async def subscribed(analysts: list[Analyst], url: str, game_id: str) -> Analyst:
+    """An analyst subscribed to ``game_id`` (no ``since``), once the game's snapshot arrived."""
+    analyst = await connect(analysts, url)
+    await analyst.send({"op": "subscribe", "games": [game_id]})
+    await analyst.wait_for(lambda a: a.of_type("snapshot"), "the snapshot")
+    return analyst
+
+
+async def publish_until_received(servers, analyst: Analyst, game_id: str, last: int) -> None:
+    """Publish ``game_id``'s seqs 1..last; return once ``analyst`` got exactly those, in order."""
+    await publish_live(servers, [live(game_id, seq) for seq in range(1, last + 1)])
+    await analyst.wait_for(lambda a: a.seqs(game_id) == list(range(1, last + 1)), f"seq 1..{last}")
+
+
 def spawn_gateway(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A gateway as a real process on a free port, once ready; returns it and its URL."""
     port = free_port()
-    with open(log, "ab") as output:
-        process = subprocess.Popen([sys.executable, "-m", "sportsfeed_push_gateway.main"],
-                                   env={**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port)},
-                                   stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the gateway exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        return http_ok(f"{url}/readyz")
-
-    wait_until(ready, timeout=60, what="the gateway process to be ready")
+    process = spawn_service("sportsfeed_push_gateway.main",
+                            {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port)}, log, url)
     return process, url
+
+
+@dataclass
+class RunningGateway:
+    """A gateway in this process (aiohttp's TestServer, through the real ``create_app``)."""
+    url: str
+    server: TestServer
+    service: GatewayService
+
+    async def stop(self) -> None:
+        await self.server.close()
+
+
+StartGateway = Callable[..., Awaitable[RunningGateway]]
+
+
+async def start_in_process(servers, **overrides: str) -> RunningGateway:
+    """A gateway in this process on a free port, with ``gateway_environment``, once warm (``/readyz``)."""
+    settings = load_settings(GatewaySettings, gateway_environment(servers, **overrides))
+    app = create_app(settings)
+    server = TestServer(app, host="127.0.0.1", port=free_port())
+    await server.start_server()
+    gateway = RunningGateway(str(server.make_url("")).rstrip("/"), server, app[GATEWAY_SERVICE])
+    try:
+        await wait_until_async(gateway_ready(gateway.url), timeout=60, what="the gateway to be warm")
+    except BaseException:
+        await gateway.stop()
+        raise
+    return gateway
+
+
+def gateway_ready(url: str) -> Callable[[], Awaitable[bool]]:
+    async def ready() -> bool:
+        async with aiohttp.ClientSession() as session, session.get(f"{url}/readyz") as response:
+            return response.status == 200
+    return ready

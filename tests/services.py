@@ -16,18 +16,33 @@ from sportsfeed_devstack.applications import http_ok
 from sportsfeed_devstack.waiting import wait_until
 
 
-@contextmanager
-def service_process(module: str, env: dict[str, str], url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``python -m module``, wait until ``/readyz`` answers 200, stop it with SIGTERM at the end."""
-    with open(log, "wb") as output:
+def spawn_service(module: str, env: dict[str, str], log: Path, url: str | None = None,
+                  timeout: float = 60) -> subprocess.Popen[bytes]:
+    """Start ``python -m module`` with its output appended to ``log``; if ``url`` is given, return only
+    once its ``/readyz`` answers 200 (an error, with the log's end, if it exits first)."""
+    with open(log, "ab") as output:
         process = subprocess.Popen([sys.executable, "-m", module], env=env, stdout=output, stderr=subprocess.STDOUT)
+    if url is None:
+        return process
     try:
         def ready() -> bool:
             if process.poll() is not None:
                 raise RuntimeError(f"{module} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
             return http_ok(f"{url}/readyz")
 
-        wait_until(ready, timeout=60, what=f"{module} to be ready")
+        wait_until(ready, timeout=timeout, what=f"{module} to be ready")
+    except BaseException:
+        stop_process(process)
+        raise
+    return process
+
+
+@contextmanager
+def service_process(module: str, env: dict[str, str], url: str, log: Path,
+                    timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+    """``spawn_service``, stopped with SIGTERM at the end (also when the test fails or is interrupted)."""
+    process = spawn_service(module, env, log, url, timeout)
+    try:
         yield process
     finally:
         stop_process(process)

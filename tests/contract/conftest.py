@@ -17,12 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import jwt
 import pytest
-from sportsfeed_common.aws import dynamodb_client_kwargs
-from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import create_table
 from sportsfeed_common.topics import GAMES, ODDS_LIVE, ODDS_RAW, PROVIDER_ACTIVITY, create_topics
 from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.waiting import wait_until
@@ -30,6 +26,7 @@ from sportsfeed_ingest.auth import config_entry, new_key
 
 from ..conftest import Servers
 from ..services import caught_up_group, service_process
+from ..tables import fresh_table
 
 MODULES = {"ingest": "sportsfeed_ingest.main", "persistence": "sportsfeed_persistence.main",
            "stream-processor": "sportsfeed_stream_processor.main", "push-gateway": "sportsfeed_push_gateway.main"}
@@ -63,9 +60,7 @@ def _environments(servers: Servers, table: str, profile: str, secrets: dict[str,
 @pytest.fixture(scope="module", params=PROFILES)
 async def contract_setup(request: pytest.FixtureRequest, servers: Servers) -> tuple[str, dict, dict[str, str]]:
     await create_topics(servers.kafka_bootstrap)
-    table = f"contract-{uuid.uuid4().hex[:8]}"
-    settings = load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": table})
-    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), table)
+    table = fresh_table(servers).dynamodb_table
     secrets = {"key": new_key(), "jwt": uuid.uuid4().hex, "admin": uuid.uuid4().hex}
     environments = _environments(servers, table, request.param, secrets)
     environments["persistence"]["CONSUMER_GROUP"] = await caught_up_group(

@@ -26,12 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
-from sportsfeed_common.aws import dynamodb_client_kwargs
-from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import create_table
 from sportsfeed_common.topics import GAMES, ODDS_LIVE, ODDS_RAW, PROVIDER_ACTIVITY, create_topics
 from sportsfeed_devstack.applications import http_ok
 from sportsfeed_devstack.config import free_port
@@ -39,6 +35,7 @@ from sportsfeed_devstack.waiting import wait_until, wait_until_async
 from sportsfeed_ingest.auth import config_entry, new_key
 
 from ..services import caught_up_group
+from ..tables import fresh_table, table_of
 from ..ws_client import Analyst
 
 # Building the four images from cold takes about a minute here (longer on a slow network); the session
@@ -212,9 +209,8 @@ def pid_1(podman: str, container: Container) -> list[str]:
 
 async def test_one_update_goes_through_the_four_containers(podman: str, images, servers, containers) -> None:
     await create_topics(servers.kafka_bootstrap)
-    table_name = f"images-{uuid.uuid4().hex[:8]}"
-    settings = load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": table_name})
-    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), table_name)
+    settings = fresh_table(servers)
+    table_name = settings.dynamodb_table
     common = {**servers.environment(), "DYNAMODB_TABLE": table_name}
     bootstrap = servers.kafka_bootstrap
 
@@ -254,7 +250,7 @@ async def test_one_update_goes_through_the_four_containers(podman: str, images, 
     finally:
         await analyst.close()
 
-    table = boto3.resource("dynamodb", **dynamodb_client_kwargs(settings)).Table(table_name)
+    table = table_of(settings)
 
     async def stored() -> list[dict]:
         return table.query(KeyConditionExpression=Key("PK").eq(game), ConsistentRead=True)["Items"]

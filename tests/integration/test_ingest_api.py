@@ -3,89 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import msgspec
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from sportsfeed_common.events import Game, OddsUpdate, decode
-from sportsfeed_common.settings import load_settings
 from sportsfeed_common.times import epoch_millis
-from sportsfeed_common.topics import GAMES, ODDS_RAW, create_topics
-from sportsfeed_devstack.waiting import wait_until_async
-from sportsfeed_ingest.app import create_app
-from sportsfeed_ingest.auth import config_entry, new_key
-from sportsfeed_ingest.settings import IngestSettings
+from sportsfeed_common.topics import GAMES
 
+from ..ingest_support import (
+    ACME,
+    ACME_KEY,
+    JSON,
+    LIMITED_KEY,
+    OTHER_KEY,
+    accepted,
+    assert_refused_and_nothing_reached_kafka,
+    new_game,
+    odds_item,
+    valid_batch,
+)
 from ..kafka_watch import TopicWatch
 
 pytestmark = pytest.mark.integration
-
-ACME_KEY, OTHER_KEY, LIMITED_KEY = new_key(), new_key(), new_key()
-JSON = {"Content-Type": "application/json"}
-ACME = {**JSON, "X-API-Key": ACME_KEY}
-
-
-def ingest_settings(servers, **overrides: str) -> IngestSettings:
-    environ = {
-        **servers.environment(),
-        "API_KEYS": ",".join(
-            [config_entry("acme", ACME_KEY), config_entry("other", OTHER_KEY), config_entry("limited", LIMITED_KEY)]
-        ),
-        "RATE_LIMITS": "*=100000/second,limited=5/minute",
-        "MAX_BODY_BYTES": str(256 * 1024),
-        "BODY_TIMEOUT_SECONDS": "1",
-        **overrides,
-    }
-    return load_settings(IngestSettings, environ)
-
-
-async def start_client(settings: IngestSettings) -> TestClient:
-    client = TestClient(TestServer(create_app(settings)))
-    await client.start_server()
-    async def ready() -> bool:
-        return (await client.get("/readyz")).status == 200
-
-    # The producer connects in the background.
-    await wait_until_async(ready, timeout=30, what="ingest to be ready")
-    return client
-
-
-@pytest.fixture(scope="module")
-async def client(servers) -> AsyncIterator[TestClient]:
-    await create_topics(servers.kafka_bootstrap)
-    test_client = await start_client(ingest_settings(servers))
-    yield test_client
-    await test_client.close()
-
-
-@pytest.fixture(scope="module")
-async def odds_raw(servers) -> AsyncIterator[TopicWatch]:
-    await create_topics(servers.kafka_bootstrap)
-    async with TopicWatch(servers.kafka_bootstrap, ODDS_RAW.name) as watch:
-        yield watch
-
-
-def new_game() -> str:
-    return f"game-{uuid.uuid4()}"
-
-
-def odds_item(game_id: str, ts: datetime, **overrides: Any) -> dict[str, Any]:
-    item = {
-        "gameId": game_id, "market": "spread", "ts": ts.isoformat().replace("+00:00", "Z"),
-        "home": -3.5, "away": 3.5, "homeOdds": -110, "awayOdds": -105,
-    }
-    item.update(overrides)
-    return item
-
-
-async def accepted(response) -> dict[str, Any]:
-    body = await response.json()
-    assert response.status == 202, body
-    return body
 
 
 # --- what is accepted arrives exactly ---------------------------------------------------------
@@ -178,29 +118,6 @@ async def test_games_go_to_the_compacted_games_topic(servers, client) -> None:
 
 
 # --- every refusal: its status, its body, and nothing on Kafka ---------------------------------
-
-
-async def assert_refused_and_nothing_reached_kafka(
-    client, odds_raw, send, status: int, error: str
-) -> dict[str, Any]:
-    """Make the refused request, then a valid marker request; only the marker may be on the topic."""
-    await odds_raw.mark()
-    response = await send()
-    body = await response.json()
-    assert response.status == status, body
-    assert body["error"] == error
-    assert body["message"]
-    marker_game = new_game()
-    marker = await accepted(await client.post(
-        "/v1/odds", json={"updates": [odds_item(marker_game, datetime.now(UTC))]}, headers=ACME
-    ))
-    arrived = [decode(r.value, OddsUpdate).id for r in await odds_raw.read()]
-    assert arrived == marker["ids"], "a refused request left something on odds.raw"
-    return {"body": body, "headers": response.headers}
-
-
-def valid_batch() -> dict[str, Any]:
-    return {"updates": [odds_item(new_game(), datetime.now(UTC))]}
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,8 @@ from typing import Any
 import msgspec
 import pytest
 from aiohttp.test_utils import TestClient
-from sportsfeed_common.topics import ODDS_RAW, create_topics
 
-from ..kafka_watch import TopicWatch
-from .test_ingest_api import (
+from ..ingest_support import (
     ACME,
     accepted,
     assert_refused_and_nothing_reached_kafka,
@@ -30,26 +28,11 @@ from .test_ingest_api import (
     start_client,
     valid_batch,
 )
+from ..kafka_watch import TopicWatch
 
 pytestmark = pytest.mark.integration
 
 RAW = "__raw__"
-
-
-@pytest.fixture(scope="module")
-async def ingest(servers) -> AsyncIterator[TestClient]:
-    """Ingest in this process, as test_ingest_api's ``client`` (256 KiB body limit)."""
-    await create_topics(servers.kafka_bootstrap)
-    test_client = await start_client(ingest_settings(servers))
-    yield test_client
-    await test_client.close()
-
-
-@pytest.fixture(scope="module")
-async def raw_topic(servers) -> AsyncIterator[TopicWatch]:
-    await create_topics(servers.kafka_bootstrap)
-    async with TopicWatch(servers.kafka_bootstrap, ODDS_RAW.name) as watch:
-        yield watch
 
 
 def item(**overrides: Any) -> dict[str, Any]:
@@ -86,29 +69,29 @@ async def refused_item(service: TestClient, topic: TopicWatch, body: dict[str, A
     ids=["homeOdds-1e999", "homeOdds-minus-1e999", "awayOdds-1E400", "homeOdds-1e308", "homeOdds-401-digit-integer",
          "home-line-1e999", "away-line-minus-1e999"],
 )
-async def test_infinite_or_overflowing_numbers_are_422_naming_the_field(ingest, raw_topic, field, raw, reason) -> None:
-    error = await refused_item(ingest, raw_topic, batch_with_raw(field, raw))
+async def test_infinite_or_overflowing_numbers_are_422_naming_the_field(client, odds_raw, field, raw, reason) -> None:
+    error = await refused_item(client, odds_raw, batch_with_raw(field, raw))
     assert error["field"] == field and reason in error["reason"], error
 
 
-async def test_an_overflowing_reference_date_is_422_naming_date(ingest, raw_topic) -> None:
+async def test_an_overflowing_reference_date_is_422_naming_date(client, odds_raw) -> None:
     body = (b'{"odds": [{"gameId": "' + new_game().encode()
             + b'", "date": 1e999, "away": -4, "home": 1, "awayOdds": -110, "homeOdds": -110}]}')
-    error = await refused_item(ingest, raw_topic, body, path="/feeds", method="put")
+    error = await refused_item(client, odds_raw, body, path="/feeds", method="put")
     assert error["field"] == "date" and "<=" in error["reason"], error
 
 
 @pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "nan", "inf"])
-async def test_nan_and_infinity_literals_are_not_json_and_are_400(ingest, raw_topic, raw) -> None:
+async def test_nan_and_infinity_literals_are_not_json_and_are_400(client, odds_raw, raw) -> None:
     await assert_refused_and_nothing_reached_kafka(
-        ingest, raw_topic, lambda: ingest.post("/v1/odds", data=batch_with_raw("homeOdds", raw), headers=ACME),
+        client, odds_raw, lambda: client.post("/v1/odds", data=batch_with_raw("homeOdds", raw), headers=ACME),
         400, "malformed_json",
     )
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "inf", "1e999", "-110"])
-async def test_nan_infinity_and_numbers_as_strings_are_422_expected_float(ingest, raw_topic, value) -> None:
-    error = await refused_item(ingest, raw_topic, {"updates": [item(homeOdds=value)]})
+async def test_nan_infinity_and_numbers_as_strings_are_422_expected_float(client, odds_raw, value) -> None:
+    error = await refused_item(client, odds_raw, {"updates": [item(homeOdds=value)]})
     assert error["field"] == "homeOdds" and "Expected `float`, got `str`" in error["reason"], error
 
 
@@ -128,8 +111,8 @@ async def test_nan_infinity_and_numbers_as_strings_are_422_expected_float(ingest
     ids=["american-0", "american-99.5", "american-minus-99.99", "decimal-0", "decimal-1.0", "decimal-0.5",
          "decimal-minus-2.5", "decimal-tiny-negative"],
 )
-async def test_zero_negative_and_impossible_odds_are_422_naming_homeOdds(ingest, raw_topic, overrides, reason) -> None:
-    error = await refused_item(ingest, raw_topic, {"updates": [item(**overrides)]})
+async def test_zero_negative_and_impossible_odds_are_422_naming_homeOdds(client, odds_raw, overrides, reason) -> None:
+    error = await refused_item(client, odds_raw, {"updates": [item(**overrides)]})
     assert error["field"] == "homeOdds" and reason in error["reason"], error
 
 
@@ -151,17 +134,17 @@ def _in_years(years: int) -> str:
     ids=["one-year-ahead", "fifty-years-ahead", "year-9999", "year-10000", "just-before-1970", "year-1",
          "february-30", "hour-25", "no-time-zone", "empty", "a-word", "epoch-number"],
 )
-async def test_far_future_far_past_and_impossible_dates_are_422_naming_ts(ingest, raw_topic, ts, reason) -> None:
-    error = await refused_item(ingest, raw_topic, {"updates": [item(ts=ts)]})
+async def test_far_future_far_past_and_impossible_dates_are_422_naming_ts(client, odds_raw, ts, reason) -> None:
+    error = await refused_item(client, odds_raw, {"updates": [item(ts=ts)]})
     assert error["field"] == "ts" and reason in error["reason"], error
 
 
 @pytest.mark.parametrize("game_date", ["1900-01-01T00:00:00Z", "10000-01-01T00:00:00Z", "2026-13-01T00:00:00Z"],
                          ids=["year-1900", "year-10000", "month-13"])
-async def test_impossible_game_dates_are_422_naming_gameDate(ingest, raw_topic, game_date) -> None:
+async def test_impossible_game_dates_are_422_naming_gameDate(client, odds_raw, game_date) -> None:
     game = {"gameId": new_game(), "sport": "soccer", "name": "A v B", "homeTeam": "A", "awayTeam": "B",
             "gameDate": game_date}
-    error = await refused_item(ingest, raw_topic, {"games": [game]}, path="/v1/games", method="put")
+    error = await refused_item(client, odds_raw, {"games": [game]}, path="/v1/games", method="put")
     assert error["field"] == "gameDate", error
 
 
@@ -175,25 +158,25 @@ HOSTILE_TEXT = {
 
 @pytest.mark.parametrize("field", ["gameId", "market", "provider"])
 @pytest.mark.parametrize("text", list(HOSTILE_TEXT))
-async def test_unicode_and_control_characters_in_ids_are_422_naming_the_field(ingest, raw_topic, field, text) -> None:
+async def test_unicode_and_control_characters_in_ids_are_422_naming_the_field(client, odds_raw, field, text) -> None:
     value = HOSTILE_TEXT[text] if field != "gameId" else f"game-{HOSTILE_TEXT[text]}"
-    error = await refused_item(ingest, raw_topic, {"updates": [item(**{field: value})]})
+    error = await refused_item(client, odds_raw, {"updates": [item(**{field: value})]})
     assert error["field"] == field, error
 
 
 @pytest.mark.parametrize("field", ["name", "homeTeam", "venue"])
 @pytest.mark.parametrize("text", [t for t in HOSTILE_TEXT if t != "emoji"])
-async def test_control_characters_in_game_text_are_422_naming_the_field(ingest, raw_topic, field, text) -> None:
+async def test_control_characters_in_game_text_are_422_naming_the_field(client, odds_raw, field, text) -> None:
     game = {"gameId": new_game(), "sport": "soccer", "name": "A v B", "homeTeam": "A", "awayTeam": "B",
             "gameDate": "2026-12-01T19:45:00Z", field: HOSTILE_TEXT[text]}
-    error = await refused_item(ingest, raw_topic, {"games": [game]}, path="/v1/games", method="put")
+    error = await refused_item(client, odds_raw, {"games": [game]}, path="/v1/games", method="put")
     assert error["field"] == field, error
 
 
-async def test_printable_unicode_in_game_text_is_202(ingest) -> None:
+async def test_printable_unicode_in_game_text_is_202(client) -> None:
     game = {"gameId": new_game(), "sport": "soccer", "name": "Atlético \U0001f4a5 München", "homeTeam": "東京",
             "awayTeam": "Ελλάδα", "venue": "Estádio do Dragão", "gameDate": "2026-12-01T19:45:00Z"}
-    await accepted(await ingest.put("/v1/games", json={"games": [game]}, headers=ACME))
+    await accepted(await client.put("/v1/games", json={"games": [game]}, headers=ACME))
 
 
 @pytest.mark.parametrize(
@@ -201,9 +184,9 @@ async def test_printable_unicode_in_game_text_is_202(ingest) -> None:
     [b'{"updates": [{"gameId": "game-\\ud800"}]}', b'{"updates": [{"gameId": "game-\\udc00x"}]}'],
     ids=["lone-high-surrogate", "lone-low-surrogate"],
 )
-async def test_lone_surrogate_escapes_are_not_json_and_are_400(ingest, raw_topic, data) -> None:
+async def test_lone_surrogate_escapes_are_not_json_and_are_400(client, odds_raw, data) -> None:
     await assert_refused_and_nothing_reached_kafka(
-        ingest, raw_topic, lambda: ingest.post("/v1/odds", data=data, headers=ACME), 400, "malformed_json"
+        client, odds_raw, lambda: client.post("/v1/odds", data=data, headers=ACME), 400, "malformed_json"
     )
 
 
@@ -225,21 +208,21 @@ WRONG_TYPES = [
 
 @pytest.mark.parametrize(("field", "value", "reason"), WRONG_TYPES,
                          ids=[f"{field}={msgspec.json.encode(value).decode()}" for field, value, _ in WRONG_TYPES])
-async def test_wrong_json_types_are_422_naming_the_field(ingest, raw_topic, field, value, reason) -> None:
-    error = await refused_item(ingest, raw_topic, {"updates": [item(**{field: value})]})
+async def test_wrong_json_types_are_422_naming_the_field(client, odds_raw, field, value, reason) -> None:
+    error = await refused_item(client, odds_raw, {"updates": [item(**{field: value})]})
     assert error["field"] == field and reason in error["reason"], error
 
 
 @pytest.mark.parametrize("value", [1, "update", None, [], True], ids=["number", "string", "null", "array", "bool"])
-async def test_an_item_that_is_not_an_object_is_422_for_that_item(ingest, raw_topic, value) -> None:
-    error = await refused_item(ingest, raw_topic, {"updates": [value]})
+async def test_an_item_that_is_not_an_object_is_422_for_that_item(client, odds_raw, value) -> None:
+    error = await refused_item(client, odds_raw, {"updates": [value]})
     assert "Expected `object`" in error["reason"], error
 
 
 @pytest.mark.parametrize("value", ["1", 1, None, "[]"], ids=["string", "number", "null", "string-of-a-list"])
-async def test_updates_of_the_wrong_type_are_422_naming_updates(ingest, raw_topic, value) -> None:
+async def test_updates_of_the_wrong_type_are_422_naming_updates(client, odds_raw, value) -> None:
     refused = await assert_refused_and_nothing_reached_kafka(
-        ingest, raw_topic, lambda: ingest.post("/v1/odds", json={"updates": value}, headers=ACME), 422, "invalid_items"
+        client, odds_raw, lambda: client.post("/v1/odds", json={"updates": value}, headers=ACME), 422, "invalid_items"
     )
     assert [(e["index"], e["field"]) for e in refused["body"]["errors"]] == [(None, "updates")]
 
@@ -254,9 +237,9 @@ def ten_thousand_items() -> io.BytesIO:
     return io.BytesIO(msgspec.json.encode(batch))
 
 
-async def test_a_10000_item_batch_is_413_by_its_size(ingest, raw_topic) -> None:
+async def test_a_10000_item_batch_is_413_by_its_size(client, odds_raw) -> None:
     refused = await assert_refused_and_nothing_reached_kafka(
-        ingest, raw_topic, lambda: ingest.post("/v1/odds", data=ten_thousand_items(), headers=ACME),
+        client, odds_raw, lambda: client.post("/v1/odds", data=ten_thousand_items(), headers=ACME),
         413, "payload_too_large",
     )
     assert "bytes" in refused["body"]["message"]
@@ -270,9 +253,9 @@ async def roomy_client(servers) -> AsyncIterator[TestClient]:
     await test_client.close()
 
 
-async def test_a_10000_item_batch_within_the_body_limit_is_413_by_its_item_count(roomy_client, raw_topic) -> None:
+async def test_a_10000_item_batch_within_the_body_limit_is_413_by_its_item_count(roomy_client, odds_raw) -> None:
     refused = await assert_refused_and_nothing_reached_kafka(
-        roomy_client, raw_topic, lambda: roomy_client.post("/v1/odds", data=ten_thousand_items(), headers=ACME),
+        roomy_client, odds_raw, lambda: roomy_client.post("/v1/odds", data=ten_thousand_items(), headers=ACME),
         413, "payload_too_large",
     )
     assert "10000 items" in refused["body"]["message"] and "at most 500" in refused["body"]["message"]
@@ -285,27 +268,27 @@ async def test_a_10000_item_batch_within_the_body_limit_is_413_by_its_item_count
      b'{"updates": [{"gameId": "game-1", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}]}"],
     ids=["updates-5000-deep", "array-5000-deep", "item-objects-5000-deep", "unknown-field-5000-deep"],
 )
-async def test_json_nested_too_deeply_is_400(ingest, raw_topic, data) -> None:
+async def test_json_nested_too_deeply_is_400(client, odds_raw, data) -> None:
     refused = await assert_refused_and_nothing_reached_kafka(
-        ingest, raw_topic, lambda: ingest.post("/v1/odds", data=data, headers=ACME), 400, "malformed_json"
+        client, odds_raw, lambda: client.post("/v1/odds", data=data, headers=ACME), 400, "malformed_json"
     )
     assert "nested too deeply" in refused["body"]["message"]
 
 
-async def test_a_deeply_nested_reference_feed_is_400(ingest, raw_topic) -> None:
+async def test_a_deeply_nested_reference_feed_is_400(client, odds_raw) -> None:
     data = (b'{"odds": [{"gameId": "game-1", "date": 1763900000, "awayOdds": -110, "homeOdds": -110, "x": '
             + b"[" * 5000 + b"]" * 5000 + b"}]}")
     await assert_refused_and_nothing_reached_kafka(
-        ingest, raw_topic, lambda: ingest.put("/feeds", data=data, headers=ACME), 400, "malformed_json"
+        client, odds_raw, lambda: client.put("/feeds", data=data, headers=ACME), 400, "malformed_json"
     )
 
 
 # --- nothing crashed --------------------------------------------------------------------------
 
 
-async def test_after_all_the_bad_input_a_valid_batch_is_202_and_no_request_got_a_5xx(ingest) -> None:
-    await accepted(await ingest.post("/v1/odds", json=valid_batch(), headers=ACME))
-    metrics = await (await ingest.get("/metrics")).text()
+async def test_after_all_the_bad_input_a_valid_batch_is_202_and_no_request_got_a_5xx(client) -> None:
+    await accepted(await client.post("/v1/odds", json=valid_batch(), headers=ACME))
+    metrics = await (await client.get("/metrics")).text()
     requests = [line for line in metrics.splitlines() if line.startswith("ingest_requests_total{")]
     assert any('status="422"' in line for line in requests)
     assert not [line for line in requests if 'status="5' in line], requests

@@ -19,8 +19,8 @@ from sportsfeed_devstack.config import StackConfig
 from sportsfeed_devstack.stack import Stack
 
 from ..conftest import Servers, free_port
+from ..ingest_support import ACME, ingest_settings, start_client
 from ..kafka_watch import TopicWatch
-from .test_ingest_api import ACME, ingest_settings, start_client
 
 pytestmark = pytest.mark.integration
 

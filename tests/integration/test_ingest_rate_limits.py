@@ -12,15 +12,7 @@ from sportsfeed_devstack.waiting import wait_until_async
 from sportsfeed_ingest.auth import config_entry, new_key
 from sportsfeed_ingest.ratelimit import RateLimiter
 
-from .test_ingest_api import (
-    ACME,
-    ACME_KEY,
-    ingest_settings,
-    new_game,
-    odds_item,
-    start_client,
-    valid_batch,
-)
+from ..ingest_support import ACME, ACME_KEY, ingest_settings, new_game, odds_item, start_client, valid_batch
 
 pytestmark = pytest.mark.integration
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import queue
 import signal
 import socket
 import subprocess
-import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -23,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
-import psutil
 import pytest
 from aiokafka import AIOKafkaConsumer
 from playwright.sync_api import expect, sync_playwright
@@ -31,13 +29,17 @@ from sportsfeed_common.events import LiveUpdate, OddsUpdate, decode
 from sportsfeed_common.topics import NOT_LIVE_HEADER, ODDS_LIVE, ODDS_RAW
 from sportsfeed_devstack.applications import SIMULATED_PROVIDER, LocalProviderKeys
 from sportsfeed_devstack.config import StackConfig, free_port
-from sportsfeed_devstack.processes import OWNER_ENV
 from sportsfeed_devstack.waiting import wait_until
+
+from ..inner_pytest import exit_code_within, start_inner_pytest
+from ..launcher_process import COMMAND, REPO, kill_group, processes_of, up_then_stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack]
 
-REPO = Path(__file__).resolve().parents[2]
-COMMAND = str(REPO / "sportsfeed")
+# The Ctrl-C test as it would be if it failed: not collected by a normal run (its name does not
+# start with test_), only run, as an inner pytest, by test_a_ctrl_c_test_that_fails_still_ends_in_bounded_time.
+FAILING_CTRL_C = Path(__file__).with_name("failing_ctrl_c.py")
+FAILING_VARIANT_DEADLINE_SECONDS = 120
 
 
 @pytest.fixture
@@ -73,22 +75,6 @@ def read_json(url: str) -> dict | None:
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([COMMAND, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
-
-
-def processes_of(state_dir: str) -> list[str]:
-    """Every live process this stack started: its command line or its owner marker names the state folder."""
-    found = []
-    for process in psutil.process_iter(["cmdline", "status"]):
-        if process.info["status"] == psutil.STATUS_ZOMBIE:
-            continue
-        cmdline = " ".join(process.info["cmdline"] or [])
-        try:
-            owner = process.environ().get(OWNER_ENV, "")
-        except (psutil.AccessDenied, psutil.NoSuchProcess):
-            owner = ""
-        if state_dir in cmdline or owner.startswith(state_dir):
-            found.append(cmdline[:120])
-    return found
 
 
 async def first_update_from(bootstrap: str, provider: str, topic: str = ODDS_RAW.name,
@@ -233,35 +219,36 @@ def test_a_second_start_downloads_nothing(stack_env: dict[str, str], tmp_path: P
     assert processes_of(stack_env["SPORTSFEED_STATE_DIR"]) == []
 
 
-def test_ctrl_c_stops_everything(stack_env: dict[str, str]) -> None:
-    state = stack_env["SPORTSFEED_STATE_DIR"]
-    # Own session, so the SIGINT below reaches the command's whole process group, as a terminal's does.
-    up = subprocess.Popen(
-        [COMMAND, "up"], env=stack_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in up.stdout], daemon=True)
-    reader.start()
-    seen: list[str] = []
+def test_ctrl_c_stops_everything(stack_env: dict[str, str], tmp_path: Path) -> None:
+    up_then_stop(stack_env, tmp_path / "up.log", signal.SIGINT)
 
-    def prompted() -> bool:
-        while not lines.empty():
-            seen.append(lines.get())
-        return any("Press Ctrl-C to stop." in line for line in seen)
 
+def test_ctrl_c_stops_everything_when_started_with_sigint_ignored(stack_env: dict[str, str], tmp_path: Path) -> None:
+    """As ``nohup ./sportsfeed up`` or a shell's background job start it: Python then installs no
+    SIGINT handler of its own, so only the launcher's own handler makes Ctrl-C stop it."""
+    up_then_stop(stack_env, tmp_path / "up.log", signal.SIGINT, ignored_signals=(signal.SIGINT,))
+
+
+def test_sigterm_stops_everything_as_ctrl_c_does(stack_env: dict[str, str], tmp_path: Path) -> None:
+    up_then_stop(stack_env, tmp_path / "up.log", signal.SIGTERM)
+
+
+def test_a_ctrl_c_test_that_fails_still_ends_in_bounded_time(stack_env: dict[str, str], tmp_path: Path) -> None:
+    """The Ctrl-C test, failing (its SIGINT is never sent), run as an inner pytest: it must end, failed,
+    within the deadline, and leave no process of its stack behind."""
+    output = tmp_path / "inner-pytest.log"
+    began = time.monotonic()
+    inner = start_inner_pytest(FAILING_CTRL_C, stack_env, output)
     try:
-        wait_until(prompted, timeout=180, what="the foreground stack to come up")
-        assert len(processes_of(state)) >= 7
-        os.killpg(up.pid, signal.SIGINT)
-        assert up.wait(timeout=120) == 0
+        code = exit_code_within(inner, FAILING_VARIANT_DEADLINE_SECONDS, output, "after it started")
     finally:
-        if up.poll() is None:
-            up.kill()
-            up.wait()
-        reader.join(timeout=10)
-        up.stdout.close()
-    assert processes_of(state) == []
+        kill_group(inner)
+    elapsed = time.monotonic() - began
+    text = output.read_text(errors="replace")
+    print(f"the failing variant ended with exit code {code} after {elapsed:.1f}s:\n{text}")
+    assert code == pytest.ExitCode.TESTS_FAILED, text
+    assert "1 failed" in text and "the launcher was still running" in text, text
+    assert processes_of(stack_env["SPORTSFEED_STATE_DIR"]) == []
 
 
 def test_a_taken_port_is_reported_and_nothing_is_left(stack_env: dict[str, str]) -> None:

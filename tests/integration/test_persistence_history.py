@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aioboto3
-import boto3
 import pytest
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.batch_writer import BatchWriter
 from sportsfeed_common.events import Game, OddsUpdate
 from sportsfeed_common.items import game_item, odds_item
-from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import create_table
+from sportsfeed_common.settings import CommonSettings
 from sportsfeed_persistence.history import History, InvalidQuery, encode_cursor
+
+from ..tables import fresh_table
 
 pytestmark = pytest.mark.integration
 
@@ -25,9 +25,7 @@ NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def settings(servers) -> CommonSettings:
-    settings = load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": f"it-{uuid.uuid4().hex[:8]}"})
-    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), settings.dynamodb_table)
-    return settings
+    return fresh_table(servers)
 
 
 @pytest.fixture

@@ -28,13 +28,13 @@ from sportsfeed_common.events import update_id
 from sportsfeed_common.items import candle_item, count_item
 from sportsfeed_common.series import Candle, FeedCount, Ohlc
 from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import create_table
 from sportsfeed_common.topics import GAMES, ODDS_LIVE, ODDS_RAW, PROVIDER_ACTIVITY, create_topics
 from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.waiting import wait_until_async
 
+from ..ingest_support import ACME, JSON, ingest_settings, start_client
 from ..services import caught_up_group, service_process
-from .test_ingest_api import ACME, JSON, ingest_settings, start_client
+from ..tables import fresh_table
 
 pytestmark = pytest.mark.integration
 
@@ -56,9 +56,7 @@ class Pipeline:
 @pytest.fixture(scope="module")
 async def persistence_env(servers) -> dict[str, str]:
     await create_topics(servers.kafka_bootstrap)
-    table = f"it-{uuid.uuid4().hex[:8]}"
-    settings = load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": table})
-    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), table)
+    table = fresh_table(servers).dynamodb_table
     return {
         **os.environ, **servers.environment(),
         "DYNAMODB_TABLE": table,

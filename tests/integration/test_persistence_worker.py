@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -14,14 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import boto3
 import pytest
 from aiokafka import AIOKafkaProducer
 from boto3.dynamodb.conditions import Key
-from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.events import Game, ImpliedProbabilities, LiveUpdate, OddsUpdate, Trace, encode
-from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import SCHEDULED_INDEX, create_table, provider_key
+from sportsfeed_common.table import SCHEDULED_INDEX, provider_key
 from sportsfeed_common.times import epoch_millis, iso_minute, minute_of
 from sportsfeed_common.topics import (
     GAMES,
@@ -35,7 +31,8 @@ from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.waiting import wait_until_async
 
 from ..kafka_watch import TopicWatch
-from ..services import caught_up_group, stop_process
+from ..services import caught_up_group, spawn_service, stop_process
+from ..tables import fresh_table, table_of
 
 pytestmark = pytest.mark.integration
 
@@ -48,9 +45,7 @@ def table_name() -> str:
 @pytest.fixture(scope="module")
 async def table(servers, table_name: str) -> Any:
     await create_topics(servers.kafka_bootstrap)
-    settings = load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": table_name})
-    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), table_name)
-    return boto3.resource("dynamodb", **dynamodb_client_kwargs(settings)).Table(table_name)
+    return table_of(fresh_table(servers, table_name))
 
 
 async def worker_env(servers, table_name: str) -> dict[str, str]:
@@ -64,9 +59,7 @@ async def worker_env(servers, table_name: str) -> dict[str, str]:
 
 
 def spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as output:
-        return subprocess.Popen([sys.executable, "-m", "sportsfeed_persistence.main"], env=env,
-                                stdout=output, stderr=subprocess.STDOUT)
+    return spawn_service("sportsfeed_persistence.main", env, log)
 
 
 @pytest.fixture(scope="module")
@@ -305,10 +298,9 @@ async def test_games_are_stored_and_only_scheduled_ones_are_in_the_scheduled_ind
 
 
 async def test_kill_9_mid_stream_then_restart_loses_nothing(servers, tmp_path: Path) -> None:
-    table_name = f"it-{uuid.uuid4().hex[:8]}"
-    settings = load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": table_name})
-    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), table_name)
-    killed_table = boto3.resource("dynamodb", **dynamodb_client_kwargs(settings)).Table(table_name)
+    settings = fresh_table(servers)
+    table_name = settings.dynamodb_table
+    killed_table = table_of(settings)
     env = await worker_env(servers, table_name)  # one consumer group for both lives of the worker
     games = [f"game-{uuid.uuid4()}" for _ in range(5)]
     batch = updates(games, 300)

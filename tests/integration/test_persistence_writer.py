@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aioboto3
-import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -18,8 +17,9 @@ from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.batch_writer import Backoff, BatchWriter, ItemsRefused
 from sportsfeed_common.events import OddsUpdate
 from sportsfeed_common.items import odds_item
-from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import create_table
+from sportsfeed_common.settings import CommonSettings
+
+from ..tables import fresh_table, table_of
 
 pytestmark = pytest.mark.integration
 
@@ -28,13 +28,12 @@ CREATED = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def settings(servers) -> CommonSettings:
-    return load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": f"it-{uuid.uuid4().hex[:8]}"})
+    return fresh_table(servers)
 
 
 @pytest.fixture(scope="module")
 def table(settings: CommonSettings) -> Any:
-    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), settings.dynamodb_table)
-    return boto3.resource("dynamodb", **dynamodb_client_kwargs(settings)).Table(settings.dynamodb_table)
+    return table_of(settings)
 
 
 @pytest.fixture

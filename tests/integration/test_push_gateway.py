@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import aiohttp
 import jwt
 import msgspec
 import pytest
-from aiohttp.test_utils import TestServer
 from sportsfeed_common.events import (
     LiveUpdate,
     MovementAlert,
@@ -33,14 +31,11 @@ from sportsfeed_common.events import (
     SuspendedDetails,
     encode,
 )
-from sportsfeed_common.settings import load_settings
 from sportsfeed_common.topics import ODDS_ALERTS, create_topics
 from sportsfeed_devstack.config import StackConfig, free_port
 from sportsfeed_devstack.stack import Stack
 from sportsfeed_devstack.waiting import wait_until_async
-from sportsfeed_push_gateway.app import create_app
-from sportsfeed_push_gateway.service import GATEWAY_SERVICE, GatewayService
-from sportsfeed_push_gateway.settings import GatewaySettings
+from sportsfeed_push_gateway.service import GatewayService
 from yarl import URL
 
 from ..gateway_support import (
@@ -48,6 +43,8 @@ from ..gateway_support import (
     JWT_SECRET,
     ORIGIN,
     T0,
+    RunningGateway,
+    StartGateway,
     connect,
     game,
     game_ids,
@@ -55,53 +52,15 @@ from ..gateway_support import (
     live,
     publish_games,
     publish_live,
+    publish_until_received,
     spawn_gateway,
+    subscribed,
 )
 from ..kafka_watch import produce
 from ..services import stop_process
 from ..ws_client import Analyst, StalledReader
 
 pytestmark = pytest.mark.integration
-
-@dataclass
-class RunningGateway:
-    url: str
-    server: TestServer
-    service: GatewayService
-
-    async def stop(self) -> None:
-        await self.server.close()
-
-
-StartGateway = Callable[..., Awaitable[RunningGateway]]
-
-
-@pytest.fixture
-async def start_gateway(servers) -> AsyncIterator[StartGateway]:
-    await create_topics(servers.kafka_bootstrap)
-    running: list[RunningGateway] = []
-
-    async def start(**overrides: str) -> RunningGateway:
-        settings = load_settings(GatewaySettings, gateway_environment(servers, **overrides))
-        app = create_app(settings)
-        server = TestServer(app, host="127.0.0.1", port=free_port())
-        await server.start_server()
-        gateway = RunningGateway(str(server.make_url("")).rstrip("/"), server, app[GATEWAY_SERVICE])
-        await wait_until_async(_ready(gateway.url), timeout=60, what="the gateway to be warm")
-        running.append(gateway)
-        return gateway
-
-    yield start
-    for gateway in running:
-        await gateway.stop()
-
-
-def _ready(url: str) -> Callable[[], Awaitable[bool]]:
-    async def ready() -> bool:
-        async with aiohttp.ClientSession() as session, session.get(f"{url}/readyz") as response:
-            return response.status == 200
-    return ready
-
 
 # --- delivery ---------------------------------------------------------------------------------
 
@@ -173,14 +132,19 @@ async def test_subscriptions_filter_by_game_and_by_sport_each_answered_with_a_sn
     assert by_game.seqs(tennis_game) == [2, 3]
 
 
+async def a_gateway_and_a_subscriber_at(servers, start_gateway: StartGateway, analysts: list[Analyst], game_id: str,
+                                        last: int) -> tuple[RunningGateway, Analyst]:
+    """A new gateway, and an analyst subscribed to ``game_id`` that has received its seqs 1..last."""
+    gateway = await start_gateway()
+    analyst = await subscribed(analysts, gateway.url, game_id)
+    await publish_until_received(servers, analyst, game_id, last)
+    return gateway, analyst
+
+
 async def test_resume_after_a_reconnect_replays_every_missed_update_once(
         servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
     (game_id,) = game_ids(1)
-    gateway = await start_gateway()
-    first = await connect(analysts, gateway.url)
-    await first.send({"op": "subscribe", "games": [game_id]})
-    await publish_live(servers, [live(game_id, seq) for seq in range(1, 6)])
-    await first.wait_for(lambda a: a.seqs(game_id) == [1, 2, 3, 4, 5], "seq 1..5")
+    gateway, first = await a_gateway_and_a_subscriber_at(servers, start_gateway, analysts, game_id, 5)
     await first.close()
     await publish_live(servers, [live(game_id, seq) for seq in range(6, 11)])
     await wait_until_async(_book_at(gateway.service, game_id, 10), timeout=30, what="the gateway to read 6..10")
@@ -204,11 +168,7 @@ def _book_at(service: GatewayService, game_id: str, seq: int) -> Callable[[], Aw
 async def test_resume_across_a_gateway_restart_after_going_away(
         servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
     (game_id,) = game_ids(1)
-    first_gateway = await start_gateway()
-    analyst = await connect(analysts, first_gateway.url)
-    await analyst.send({"op": "subscribe", "games": [game_id]})
-    await publish_live(servers, [live(game_id, seq) for seq in range(1, 4)])
-    await analyst.wait_for(lambda a: a.seqs(game_id) == [1, 2, 3], "seq 1..3")
+    first_gateway, analyst = await a_gateway_and_a_subscriber_at(servers, start_gateway, analysts, game_id, 3)
     await first_gateway.stop()
     assert await analyst.wait_closed() == 1001  # GOING_AWAY: reconnect and resume
     await publish_live(servers, [live(game_id, seq) for seq in range(4, 9)])  # while no gateway runs
@@ -241,9 +201,7 @@ async def test_alerts_and_status_frames_reach_the_games_subscribers(
         servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
     (game_id,) = game_ids(1)
     gateway = await start_gateway()
-    analyst = await connect(analysts, gateway.url)
-    await analyst.send({"op": "subscribe", "games": [game_id]})
-    await analyst.wait_for(lambda a: a.of_type("snapshot"), "the snapshot")
+    analyst = await subscribed(analysts, gateway.url, game_id)
     provider = f"p{uuid.uuid4().hex[:6]}"
     alerts = [
         StaleAlert(game_id=game_id, message="quiet", at=T0, details=StaleDetails(cleared=False)),
@@ -272,9 +230,7 @@ async def test_market_and_game_status_changes_and_a_gap_are_pushed_in_order_with
     (game_id,) = game_ids(1)
     gateway = await start_gateway()
     await publish_games(servers, [game(game_id, "tennis")])
-    analyst = await connect(analysts, gateway.url)
-    await analyst.send({"op": "subscribe", "games": [game_id]})
-    await analyst.wait_for(lambda a: a.of_type("snapshot"), "the snapshot")
+    analyst = await subscribed(analysts, gateway.url, game_id)
     statuses = ["open", "suspended", "suspended", "open"]
     await publish_live(servers, [live(game_id, seq, status=status) for seq, status in enumerate(statuses, start=1)])
     await publish_games(servers, [msgspec.structs.replace(game(game_id, "tennis"), status="finished")])

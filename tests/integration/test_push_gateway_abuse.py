@@ -8,33 +8,22 @@ the same time gets every update, in order, with its socket open.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
-from sportsfeed_common.settings import load_settings
-from sportsfeed_common.topics import create_topics
-from sportsfeed_devstack.config import free_port
 from sportsfeed_devstack.waiting import wait_until_async
-from sportsfeed_push_gateway.app import create_app
-from sportsfeed_push_gateway.service import GATEWAY_SERVICE
-from sportsfeed_push_gateway.settings import GatewaySettings
 from sportsfeed_push_gateway.sockets import HARD_FRAME_LIMIT_BYTES
 
-from ..gateway_support import connect
-from ..ws_client import Analyst
-from .test_push_gateway import (
+from ..gateway_support import (
     ADMIN_TOKEN,
-    RunningGateway,
     StartGateway,
-    _ready,
+    connect,
     game_ids,
-    gateway_environment,
     live,
     publish_live,
 )
+from ..ws_client import Analyst
 
 pytestmark = pytest.mark.integration
 
@@ -53,30 +42,10 @@ HOSTILE: dict[str, list[Frame]] = {
 }
 
 
-@pytest.fixture
-async def gateways(servers) -> AsyncIterator[StartGateway]:
-    """Starts gateways in this process (as test_push_gateway's ``start_gateway``); stops them at the end."""
-    await create_topics(servers.kafka_bootstrap)
-    running: list[RunningGateway] = []
-
-    async def start(**overrides: str) -> RunningGateway:
-        app = create_app(load_settings(GatewaySettings, gateway_environment(servers, **overrides)))
-        server = TestServer(app, host="127.0.0.1", port=free_port())
-        await server.start_server()
-        gateway = RunningGateway(str(server.make_url("")).rstrip("/"), server, app[GATEWAY_SERVICE])
-        running.append(gateway)
-        await wait_until_async(_ready(gateway.url), timeout=60, what="the gateway to be warm")
-        return gateway
-
-    yield start
-    for gateway in running:
-        await gateway.stop()
-
-
-async def gateway_with_watcher(gateways: StartGateway, analysts: list[Analyst],
+async def gateway_with_watcher(start_gateway: StartGateway, analysts: list[Analyst],
                                **settings: str) -> tuple[str, Analyst, str]:
     """A gateway (small client limits unless told), and an analyst subscribed to a game of its own."""
-    gateway = await gateways(**{"CLIENT_FRAMES_PER_SECOND": str(FRAMES_PER_SECOND),
+    gateway = await start_gateway(**{"CLIENT_FRAMES_PER_SECOND": str(FRAMES_PER_SECOND),
                                      "MAX_CLIENT_FRAME_BYTES": str(MAX_FRAME_BYTES), **settings})
     (game_id,) = game_ids(1)
     watcher = await connect(analysts, gateway.url, "client=watcher")
@@ -105,8 +74,8 @@ async def answered_again(analyst: Analyst) -> bool:
 
 @pytest.mark.parametrize("kind", list(HOSTILE))
 async def test_a_flood_of_frames_is_answered_with_one_rate_limited_error_a_second_and_spares_other_analysts(
-        servers, gateways: StartGateway, analysts: list[Analyst], kind: str) -> None:
-    url, watcher, game_id = await gateway_with_watcher(gateways, analysts)
+        servers, start_gateway: StartGateway, analysts: list[Analyst], kind: str) -> None:
+    url, watcher, game_id = await gateway_with_watcher(start_gateway, analysts)
     flooder = await connect(analysts, url, "client=flooder")
     frames = HOSTILE[kind]
     started = time.monotonic()
@@ -129,8 +98,8 @@ async def test_a_flood_of_frames_is_answered_with_one_rate_limited_error_a_secon
 
 
 async def test_a_frame_past_the_hard_size_limit_closes_only_that_socket_with_1009(
-        servers, gateways: StartGateway, analysts: list[Analyst]) -> None:
-    url, watcher, game_id = await gateway_with_watcher(gateways, analysts)
+        servers, start_gateway: StartGateway, analysts: list[Analyst]) -> None:
+    url, watcher, game_id = await gateway_with_watcher(start_gateway, analysts)
     offender = await connect(analysts, url, "client=offender")
     await offender.send("x" * (HARD_FRAME_LIMIT_BYTES + 1))
     assert await offender.wait_closed() == 1009  # MESSAGE_TOO_BIG
@@ -146,9 +115,9 @@ async def test_a_frame_past_the_hard_size_limit_closes_only_that_socket_with_100
     ids=["op-nested-5000-deep", "op-nested-8000-deep-unclosed", "array-8000-deep", "ping-id-nested-2000-deep"],
 )
 async def test_a_deeply_nested_frame_gets_its_error_frame_and_the_socket_stays_open(
-        servers, gateways: StartGateway, analysts: list[Analyst], frame: str, code: str) -> None:
+        servers, start_gateway: StartGateway, analysts: list[Analyst], frame: str, code: str) -> None:
     # Within the default frame size (16 KiB): the depth, not the size, is what is refused.
-    url, watcher, game_id = await gateway_with_watcher(gateways, analysts, MAX_CLIENT_FRAME_BYTES="16384")
+    url, watcher, game_id = await gateway_with_watcher(start_gateway, analysts, MAX_CLIENT_FRAME_BYTES="16384")
     analyst = await connect(analysts, url, "client=nester")
     await analyst.send(frame)
     error = (await analyst.wait_for(lambda a: a.of_type("error"), "the error frame"))[0]
@@ -159,8 +128,8 @@ async def test_a_deeply_nested_frame_gets_its_error_frame_and_the_socket_stays_o
     await watcher_gets_every_update(servers, watcher, game_id, 1, 20)
 
 
-async def test_an_operators_message_nested_too_deeply_is_400_bad_json(gateways: StartGateway) -> None:
-    gateway = await gateways()
+async def test_an_operators_message_nested_too_deeply_is_400_bad_json(start_gateway: StartGateway) -> None:
+    gateway = await start_gateway()
     body = '{"type":"notice","message":' + "[" * 20_000 + "]" * 20_000 + "}"
     async with aiohttp.ClientSession() as session, session.post(
             f"{gateway.url}/admin/connections/c0ffee/messages", data=body,

@@ -12,37 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
 import pytest
-from sportsfeed_common.topics import create_topics
 
-from ..gateway_support import (
-    connect,
-    game,
-    game_ids,
-    gateway_environment,
-    live,
-    publish_games,
-    publish_live,
-    spawn_gateway,
-)
-from ..services import stop_process
+from ..gateway_support import connect, game, game_ids, live, publish_games, publish_live
 from ..ws_client import Analyst
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def gateway(servers, tmp_path: Path) -> Iterator[str]:
-    asyncio.run(create_topics(servers.kafka_bootstrap))
-    process, url = spawn_gateway(gateway_environment(servers), tmp_path / "gateway.log")
-    try:
-        yield url
-    finally:
-        stop_process(process)
 
 
 def exactly_once_in_order(analyst: Analyst, games: list[str], last: int) -> dict[str, list[int]]:
@@ -51,10 +28,10 @@ def exactly_once_in_order(analyst: Analyst, games: list[str], last: int) -> dict
 
 
 async def test_a_subscribed_mode_socket_gets_nothing_before_its_subscribe_so_a_resume_from_0_repeats_nothing(
-        servers, gateway: str, analysts: list[Analyst]) -> None:
+        servers, gateway_process: str, analysts: list[Analyst]) -> None:
     (game_id,) = game_ids(1)
-    watcher = await connect(analysts, gateway, "client=watcher")  # the default mode: every update
-    analyst = await connect(analysts, gateway, "client=analyst&mode=subscribed")
+    watcher = await connect(analysts, gateway_process, "client=watcher")  # the default mode: every update
+    analyst = await connect(analysts, gateway_process, "client=analyst&mode=subscribed")
     await publish_live(servers, [live(game_id, seq) for seq in (1, 2, 3)])
     await watcher.wait_for(lambda a: a.seqs(game_id) == [1, 2, 3], "the gateway to push seq 1..3")
 
@@ -67,24 +44,24 @@ async def test_a_subscribed_mode_socket_gets_nothing_before_its_subscribe_so_a_r
     assert [f["type"] for f in analyst.frames[:2]] == ["hello", "snapshot"]
 
 
-async def test_an_unknown_mode_is_refused_before_the_upgrade(gateway: str) -> None:
+async def test_an_unknown_mode_is_refused_before_the_upgrade(gateway_process: str) -> None:
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        await Analyst.connect(gateway, "client=analyst&mode=firehose")
+        await Analyst.connect(gateway_process, "client=analyst&mode=firehose")
     assert refused.value.status == 400
 
 
 async def test_chunks_and_repeated_subscriptions_between_live_updates_miss_and_repeat_nothing(
-        servers, gateway: str, analysts: list[Analyst]) -> None:
+        servers, gateway_process: str, analysts: list[Analyst]) -> None:
     games = game_ids(20)
     sport = f"sport{uuid.uuid4().hex[:6]}"
     await publish_games(servers, [game(g, sport) for g in games[15:]])
-    watcher = await connect(analysts, gateway, "client=watcher")
+    watcher = await connect(analysts, gateway_process, "client=watcher")
 
     async def publish_round(seq: int) -> None:
         await publish_live(servers, [live(g, seq) for g in games])
         await watcher.wait_for(lambda a: all(a.seqs(g)[-1:] == [seq] for g in games), f"round {seq} pushed")
 
-    analyst = await connect(analysts, gateway, "client=analyst&mode=subscribed")
+    analyst = await connect(analysts, gateway_process, "client=analyst&mode=subscribed")
     await publish_round(1)
     await analyst.send({"op": "subscribe", "games": games[:10], "since": dict.fromkeys(games[:10], 0)})
     await publish_round(2)
@@ -107,11 +84,11 @@ async def test_chunks_and_repeated_subscriptions_between_live_updates_miss_and_r
 
 
 async def test_analysts_subscribing_in_chunks_while_updates_stream_each_get_every_update_once_in_order(
-        servers, gateway: str, analysts: list[Analyst]) -> None:
+        servers, gateway_process: str, analysts: list[Analyst]) -> None:
     """No waiting between ops and updates: the timing is whatever it turns out to be."""
     games = game_ids(30)
     rounds = 40
-    watcher = await connect(analysts, gateway, "client=watcher")
+    watcher = await connect(analysts, gateway_process, "client=watcher")
     racers: list[Analyst] = []
 
     async def stream() -> None:
@@ -119,7 +96,7 @@ async def test_analysts_subscribing_in_chunks_while_updates_stream_each_get_ever
             await publish_live(servers, [live(g, seq) for g in games])
 
     async def analyst_joins(n: int) -> None:
-        analyst = await Analyst.connect(gateway, f"client=racer-{n}&mode=subscribed")
+        analyst = await Analyst.connect(gateway_process, f"client=racer-{n}&mode=subscribed")
         analysts.append(analyst)
         racers.append(analyst)
         for chunk in (games[:10], games[10:20], games[20:], games[::3]):

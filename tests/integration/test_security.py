@@ -21,14 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
-import boto3
 import jwt
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
-from sportsfeed_common.aws import dynamodb_client_kwargs
-from sportsfeed_common.settings import CommonSettings, SettingsError, load_settings
-from sportsfeed_common.table import create_table
+from sportsfeed_common.settings import SettingsError, load_settings
 from sportsfeed_common.topics import (
     GAMES,
     ODDS_LIVE,
@@ -53,8 +50,9 @@ from sportsfeed_stream_processor.settings import ProcessorSettings
 from sportsfeed_stream_processor.web import create_web_app
 
 from ..conftest import Servers
+from ..ingest_support import odds_item
 from ..services import caught_up_group, service_process
-from .test_ingest_api import odds_item
+from ..tables import fresh_table
 
 pytestmark = pytest.mark.integration
 
@@ -138,9 +136,7 @@ async def every_route(environments: dict[str, dict[str, str]]) -> list[Route]:
 @pytest.fixture(scope="module")
 async def platform_setup(servers: Servers) -> tuple[dict[str, dict[str, str]], list[Route]]:
     await create_topics(servers.kafka_bootstrap)
-    table = f"it-{uuid.uuid4().hex[:8]}"
-    settings = load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": table})
-    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), table)
+    table = fresh_table(servers).dynamodb_table
     ports = {name: free_port() for name in ("ingest", "persistence", "stream-processor", "push-gateway")}
     environments = production_environments(servers, table, ports)
     environments["persistence"]["CONSUMER_GROUP"] = await caught_up_group(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import urllib.request
 import uuid
 from collections import Counter, defaultdict
@@ -17,10 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
-from sportsfeed_common.aws import dynamodb_client_kwargs
+from sportsfeed_common import topics
 from sportsfeed_common.events import (
     Alert,
     Game,
@@ -32,26 +30,22 @@ from sportsfeed_common.events import (
     decode_alert,
     encode,
 )
-from sportsfeed_common.settings import CommonSettings, load_settings
-from sportsfeed_common.table import create_table, provider_key
+from sportsfeed_common.table import provider_key
 from sportsfeed_common.times import epoch_millis, iso_minute
 from sportsfeed_common.topics import (
     GAMES,
-    NOT_LIVE_HEADER,
     ODDS_ALERTS,
     ODDS_LIVE,
     ODDS_RAW,
     PROVIDER_ACTIVITY,
-    UNCOUNTED_HEADER,
     create_topics,
-    dead_letter,
 )
-from sportsfeed_devstack.applications import http_ok
 from sportsfeed_devstack.config import free_port
-from sportsfeed_devstack.waiting import WaitTimeout, wait_until, wait_until_async
+from sportsfeed_devstack.waiting import WaitTimeout, wait_until_async
 
 from ..kafka_watch import TopicWatch, produce
-from ..services import caught_up_group, stop_process
+from ..services import caught_up_group, spawn_service, stop_process
+from ..tables import fresh_table, table_of
 
 pytestmark = pytest.mark.integration
 
@@ -62,9 +56,8 @@ PROVIDER_DOWN_AFTER_SECONDS = 2.0
 async def processor_env(servers) -> tuple[dict[str, str], Any]:
     """A fresh table and consumer group (and so fresh changelog tables): only this test's input counts."""
     await create_topics(servers.kafka_bootstrap)
-    table_name = f"it-{uuid.uuid4().hex[:8]}"
-    settings = load_settings(CommonSettings, {**servers.environment(), "DYNAMODB_TABLE": table_name})
-    create_table(boto3.client("dynamodb", **dynamodb_client_kwargs(settings)), table_name)
+    settings = fresh_table(servers)
+    table_name = settings.dynamodb_table
     group = await caught_up_group(servers.kafka_bootstrap, [ODDS_RAW.name, PROVIDER_ACTIVITY.name])
     env = {
         **os.environ, **servers.environment(),
@@ -74,21 +67,11 @@ async def processor_env(servers) -> tuple[dict[str, str], Any]:
         "PROVIDER_DOWN_AFTER_SECONDS": str(PROVIDER_DOWN_AFTER_SECONDS),
         "CHECK_INTERVAL_SECONDS": "0.2", "SERIES_WRITE_INTERVAL_SECONDS": "0.2", "CONSUMER_GROUP_INSTANCE_ID": "processor-0",
     }
-    return env, boto3.resource("dynamodb", **dynamodb_client_kwargs(settings)).Table(table_name)
+    return env, table_of(settings)
 
 
 def spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as output:
-        process = subprocess.Popen([sys.executable, "-m", "sportsfeed_stream_processor.main"], env=env,
-                                   stdout=output, stderr=subprocess.STDOUT)
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the processor exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        return http_ok(f"http://127.0.0.1:{env['PORT']}/readyz")
-
-    wait_until(ready, timeout=90, what="the stream processor to be ready")
-    return process
+    return spawn_service("sportsfeed_stream_processor.main", env, log, f"http://127.0.0.1:{env['PORT']}", timeout=90)
 
 
 def accepted_updates(games: list[str], per_game: int, providers: tuple[str, ...] = ("acme",)) -> list[OddsUpdate]:
@@ -164,7 +147,7 @@ def processor_counters(env: dict[str, str]) -> str:
 async def read_live(watch: TopicWatch, games: set[str], expected: int, timeout: float) -> list[LiveUpdate]:
     async def enough() -> list[LiveUpdate] | None:
         live = [decode(r.value, LiveUpdate) for r in await watch.read()
-                if r.key.decode() in games and NOT_LIVE_HEADER not in r.headers]
+                if r.key.decode() in games and topics.NOT_LIVE_HEADER not in r.headers]
         return live if len({(u.game_id, u.seq) for u in live}) >= expected else None
 
     return await wait_until_async(enough, timeout=timeout, what=f"{expected} sequenced updates on odds.live",
@@ -173,7 +156,8 @@ async def read_live(watch: TopicWatch, games: set[str], expected: int, timeout: 
 
 async def read_not_live(watch: TopicWatch, games: set[str], expected: int, timeout: float) -> list[bytes]:
     async def enough() -> list[bytes] | None:
-        values = [r.value for r in await watch.read() if r.key.decode() in games and NOT_LIVE_HEADER in r.headers]
+        values = [r.value for r in await watch.read()
+                  if r.key.decode() in games and topics.NOT_LIVE_HEADER in r.headers]
         return values if len(values) >= expected else None
 
     return await wait_until_async(enough, timeout=timeout, what=f"{expected} not-live records on odds.live",
@@ -190,7 +174,7 @@ async def test_ten_thousand_updates_over_fifty_games_gap_free_with_exact_candles
     process = spawn(env, tmp_path / "processor.log")
     try:
         async with TopicWatch(servers.kafka_bootstrap, ODDS_LIVE.name) as watch, \
-                TopicWatch(servers.kafka_bootstrap, dead_letter(ODDS_RAW).name) as parked:
+                TopicWatch(servers.kafka_bootstrap, topics.dead_letter(ODDS_RAW).name) as parked:
             await watch.mark()
             await parked.mark()
             # Twice: every update a second time, as a replay or a provider's retry would bring it.
@@ -238,7 +222,7 @@ async def test_an_update_older_than_the_series_horizon_goes_live_marked_for_pers
             records = await wait_until_async(both, timeout=60, what="both updates on odds.live")
     finally:
         stop_process(process)
-    marked = {decode(r.value, LiveUpdate).market: UNCOUNTED_HEADER in r.headers for r in records}
+    marked = {decode(r.value, LiveUpdate).market: topics.UNCOUNTED_HEADER in r.headers for r in records}
     assert marked == {"spread": False, "total": True}  # live both; only the recent one is in the series
 
 

@@ -22,18 +22,12 @@ from pathlib import Path
 import pytest
 
 from .conftest import REPO
+from .k8s_support import DOCKERFILE_SERVICES, GATEWAY_TARGET
 
 pytestmark = pytest.mark.k8s
 
 DOCKERFILE = REPO / "Dockerfile"
-# Service folder -> (port it listens on, module it runs). The port must also be its settings' default.
-SERVICES = {
-    "ingest": (8081, "sportsfeed_ingest.main"),
-    "persistence": (8082, "sportsfeed_persistence.main"),
-    "stream-processor": (8083, "sportsfeed_stream_processor.main"),
-    "push-gateway": (8080, "sportsfeed_push_gateway.main"),
-}
-GATEWAY_TARGET = "push-gateway"  # the stage the gateway is built with; the others use the default (last) stage
+SERVICES = DOCKERFILE_SERVICES  # service folder -> (port it listens on, module it runs)
 RUNTIME_USER = "10001:10001"  # the charts' runAsUser and runAsGroup
 # The image's command: written by the builder, it execs `python -m <the service's module>`.
 LAUNCHER = "/opt/sportsfeed/venv/bin/sportsfeed-service"

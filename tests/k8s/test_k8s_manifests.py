@@ -8,15 +8,14 @@ of the real manifests to prove that each one can fail.
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from .conftest import KUBE_VERSION, REPO
+from .conftest import REPO
+from .k8s_support import containers_of, kubernetes_validate, schema_problems
 
 pytestmark = pytest.mark.k8s
 
@@ -28,20 +27,6 @@ SERVICES = {"kafka": 9092, "redis": 6379, "dynamodb-local": 8000}
 ADMIN = ["python", "-m", "sportsfeed_common.admin"]
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
 LONG_RUNNING_KINDS = {"Deployment", "StatefulSet"}
-
-
-def kubernetes_validate(*paths: Path | str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """kubernetes-validate, strict, against the Kubernetes version everything targets."""
-    command = [str(Path(sys.executable).parent / "kubernetes-validate"), "-k", KUBE_VERSION, "--strict"]
-    return subprocess.run([*command, *map(str, paths)], input=stdin, capture_output=True, text=True, timeout=120)
-
-
-def schema_problems(result: subprocess.CompletedProcess[str]) -> list[str]:
-    """A failed validation, or a kind it has no schema for (a WARN that would otherwise pass)."""
-    output = (result.stdout + result.stderr).strip()
-    if result.returncode != 0 or "WARN" in output or "ERROR" in output:
-        return [output or f"kubernetes-validate exited {result.returncode}"]
-    return []
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -61,11 +46,6 @@ def find(kind: str, name: str, resources: list[dict[str, Any]] | None = None) ->
 
 def pod_spec(resource: dict[str, Any]) -> dict[str, Any]:
     return resource["spec"]["template"]["spec"]
-
-
-def containers_of(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """Init containers first, in the order the kubelet runs them."""
-    return [*spec.get("initContainers", []), *spec.get("containers", [])]
 
 
 def pod_problems(resource: dict[str, Any]) -> list[str]:

@@ -23,9 +23,7 @@ import pytest
 import yaml
 
 from .conftest import REPO
-from .test_dockerfiles import GATEWAY_TARGET
-from .test_dockerfiles import SERVICES as DOCKERFILE_SERVICES
-from .test_k8s_manifests import containers_of, kubernetes_validate, schema_problems
+from .k8s_support import DOCKERFILE_SERVICES, GATEWAY_TARGET, containers_of, kubernetes_validate, schema_problems
 
 pytestmark = pytest.mark.k8s
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .good_settings import GOOD
 from .sportsfeed_load.feed import Quote
 from .sportsfeed_load.run import LoadRun
-from .test_settings import GOOD
 
 
 class FakeClock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .good_settings import GOOD
 from .sportsfeed_load.feed import Quote
 from .sportsfeed_load.frames import Trace
 from .sportsfeed_load.run import LoadRun
@@ -15,7 +16,6 @@ from .sportsfeed_load.summary import (
     summary_path,
     write_summary,
 )
-from .test_settings import GOOD
 
 
 def finished_run(skip_seq: int | None = None) -> LoadRun:

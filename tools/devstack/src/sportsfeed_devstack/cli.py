@@ -43,13 +43,15 @@ def _print_summary(stack: Stack) -> None:
 
 def cmd_up(stack: Stack, detach: bool) -> int:
     print(f"Starting the sportsfeed local stack (state in {stack.config.state_dir})", flush=True)
+    _stop_on_signals()
     stack.start()
-    _print_summary(stack)
     if detach:
+        _print_summary(stack)
         print("\nRunning in the background; stop it with: ./sportsfeed down", flush=True)
         return 0
-    print("\nPress Ctrl-C to stop.", flush=True)
     try:
+        _print_summary(stack)
+        print("\nPress Ctrl-C to stop.", flush=True)
         _run_until_signalled(stack)
     finally:
         print("\nStopping...", flush=True)
@@ -58,13 +60,31 @@ def cmd_up(stack: Stack, detach: bool) -> int:
     return 0
 
 
-def _run_until_signalled(stack: Stack) -> None:
-    """Block until SIGINT or SIGTERM; fail if a process dies underneath us."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stop_on_signals() -> None:
+    """SIGINT (Ctrl-C) and SIGTERM both mean: stop everything this command started, in order.
+
+    Installed explicitly rather than relying on Python's default SIGINT handler, which is absent
+    when the launcher starts with SIGINT ignored (``nohup``, a shell's background job): then
+    Ctrl-C would do nothing and SIGTERM would kill the launcher and leave its servers running.
+    The first signal raises KeyboardInterrupt, which unwinds into ``Stack.stop`` (or, during
+    start-up, into ``Stack.start``'s clean-up); any further one is ignored from then on, so a
+    second Ctrl-C cannot cut the stop short.
+    """
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
+        for stop_signal in STOP_SIGNALS:
+            signal.signal(stop_signal, signal.SIG_IGN)
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, interrupt)
+
+
+def _run_until_signalled(stack: Stack) -> None:
+    """Block until SIGINT or SIGTERM (see ``_stop_on_signals``); fail if a process dies underneath us."""
     try:
         while True:
             dead = [status.name for status in stack.status() if not status.running]
