@@ -74,14 +74,23 @@ class Auth:
         return {"401": refusal(self.refused)} if self.enabled else {}
 
     def note(self) -> str:
-        state = "on: the routes that list it require it" if self.enabled else \
-            "off: no route requires it, and none answers 401 for the lack of it"
+        state = (
+            "on: the routes that list it require it"
+            if self.enabled
+            else "off: no route requires it, and none answers 401 for the lack of it"
+        )
         return f"`{self.scheme_name}` authentication is {state} ({self.switch})."
 
 
-def operation(summary: str, responses: dict[str, Any], *, auth: Auth | None = None,
-              parameters: list[dict[str, Any]] | None = None, request: str | None = None,
-              description: str | None = None) -> dict[str, Any]:
+def operation(
+    summary: str,
+    responses: dict[str, Any],
+    *,
+    auth: Auth | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+    request: str | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
     """One operation; ``auth`` adds its requirement and its 401 as configured (none: an open route)."""
     body: dict[str, Any] = {"summary": summary}
     if description:
@@ -95,40 +104,66 @@ def operation(summary: str, responses: dict[str, Any], *, auth: Auth | None = No
     return body
 
 
-def parameter(name: str, where: str, description: str, schema: dict[str, Any],
-              required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": required or where == "path", "description": description,
-            "schema": schema}
+def parameter(
+    name: str, where: str, description: str, schema: dict[str, Any], required: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "description": description,
+        "schema": schema,
+    }
 
 
 def service_paths(ready_when: str) -> dict[str, Any]:
     """The routes every service serves, open whatever the auth settings: probes, metrics, this document."""
     return {
         "/healthz": {"get": operation("The process is alive.", {"200": json_body("Health", "Alive.")})},
-        "/readyz": {"get": operation(f"Ready: {ready_when}.", {
-            "200": json_body("Readiness", "Every dependency answers."),
-            "503": json_body("Readiness", "Some dependency does not answer; each check says why."),
-        })},
-        "/metrics": {"get": operation("Prometheus metrics.", {
-            "200": {"description": "The text exposition format.", "content": {"text/plain": {"schema": {"type": "string"}}}},
-        })},
-        "/openapi.json": {"get": operation("This document.", {
-            "200": {"description": "OpenAPI 3.1.", "content": {JSON: {"schema": {"type": "object"}}}},
-        })},
+        "/readyz": {
+            "get": operation(
+                f"Ready: {ready_when}.",
+                {
+                    "200": json_body("Readiness", "Every dependency answers."),
+                    "503": json_body("Readiness", "Some dependency does not answer; each check says why."),
+                },
+            )
+        },
+        "/metrics": {
+            "get": operation(
+                "Prometheus metrics.",
+                {
+                    "200": {
+                        "description": "The text exposition format.",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                },
+            )
+        },
+        "/openapi.json": {
+            "get": operation(
+                "This document.",
+                {
+                    "200": {"description": "OpenAPI 3.1.", "content": {JSON: {"schema": {"type": "object"}}}},
+                },
+            )
+        },
     }
 
 
-def document(title: str, description: str, paths: dict[str, Any], schemas: dict[str, Any],
-             auths: list[Auth] = ()) -> dict[str, Any]:
+def document(
+    title: str, description: str, paths: dict[str, Any], schemas: dict[str, Any], auths: list[Auth] = ()
+) -> dict[str, Any]:
     """The whole document; each ``Auth`` adds its scheme and a sentence saying whether it is on."""
     notes = " ".join(auth.note() for auth in auths)
-    return ecma_patterns({
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": "1", "description": f"{description} {notes}".strip()},
-        "paths": paths,
-        "components": {"schemas": schemas,
-                       "securitySchemes": {auth.scheme_name: auth.scheme for auth in auths}},
-    })
+    return ecma_patterns(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": title, "version": "1", "description": f"{description} {notes}".strip()},
+            "paths": paths,
+            "components": {"schemas": schemas, "securitySchemes": {auth.scheme_name: auth.scheme for auth in auths}},
+        }
+    )
 
 
 # How ids.whole ends a pattern for msgspec's re.search: ``$`` not followed by a newline.
@@ -139,7 +174,9 @@ def ecma_patterns(node: Any) -> Any:
     """JSON Schema regexes use the ECMA dialect, where ``$`` already means end of input."""
     if isinstance(node, dict):
         return {
-            key: value.replace(_MSGSPEC_END, "$") if key == "pattern" and isinstance(value, str) else ecma_patterns(value)
+            key: value.replace(_MSGSPEC_END, "$")
+            if key == "pattern" and isinstance(value, str)
+            else ecma_patterns(value)
             for key, value in node.items()
         }
     if isinstance(node, list):
