@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sportsfeed_common.settings import load_settings
+from sportsfeed_devstack.config import free_port
 from sportsfeed_ingest.openapi import build_openapi as ingest_document
 from sportsfeed_ingest.settings import IngestSettings
+from sportsfeed_persistence.metrics import PersistenceMetrics
 from sportsfeed_persistence.openapi import build_openapi as read_api_document
+from sportsfeed_persistence.readapi import create_read_api
 from sportsfeed_persistence.settings import PersistenceSettings
 from sportsfeed_push_gateway.openapi import build_openapi as gateway_document
 from sportsfeed_push_gateway.settings import GatewaySettings
@@ -84,3 +88,15 @@ def test_the_gateway_declares_its_admin_routes_and_analyst_auth_as_configured(ad
     assert found["GET /api/{path}"]["parameters"][0]["in"] == "path"
     assert {"Connection", "Upgrade", "Sec-WebSocket-Version", "Sec-WebSocket-Key"} <= {
         p["name"] for p in found["GET /ws"]["parameters"] if p["in"] == "header"}
+
+
+async def test_the_read_api_answers_503_with_retry_after_when_dynamodb_does_not_answer() -> None:
+    """As its document declares: a refused connection is not the analyst's fault, nor a crash."""
+    settings = load_settings(PersistenceSettings, {**BASE, "DYNAMODB_ENDPOINT": f"http://127.0.0.1:{free_port()}"})
+    async with TestClient(TestServer(create_read_api(settings, PersistenceMetrics()))) as client:
+        response = await client.get("/v1/games/game-1/odds")
+        assert response.status == 503, await response.text()
+        assert response.headers["Retry-After"] == "1"
+        assert (await response.json())["error"] == "storage_unavailable"
+    document = read_api_document(settings)
+    assert "503" in operations(document)["GET /v1/games/{gameId}/odds"]["responses"]

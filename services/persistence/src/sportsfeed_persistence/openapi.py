@@ -80,6 +80,7 @@ def _read(
             "content": {**openapi.refusal("")["content"], "text/plain": {"schema": {"type": "string"}}},
         },
     }
+    responses["503"] = openapi.refusal("DynamoDB did not answer, or throttled the query; retry after Retry-After.")
     if not_found:
         responses["404"] = openapi.refusal(not_found)
     return {

@@ -6,12 +6,14 @@ It runs inside the faust worker's process, on its port (see
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 
 import aioboto3
 import aiohttp_cors
 from aiohttp import web
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from sportsfeed_common.aws import dynamodb_client_kwargs
 from sportsfeed_common.health import add_health_routes
 from sportsfeed_common.http import (
@@ -29,6 +31,14 @@ from .history import History, InvalidQuery
 from .metrics import PersistenceMetrics
 from .openapi import build_openapi
 from .settings import PersistenceSettings
+
+log = logging.getLogger(__name__)
+
+# DynamoDB's answers that a retry may cure: the read API says 503 and when to retry, rather than 500.
+STORAGE_UNAVAILABLE_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable", "ResourceNotFoundException"})
+STORAGE_RETRY_AFTER_SECONDS = 1
 
 METRICS = web.AppKey("metrics", PersistenceMetrics)
 TOKENS = web.AppKey("tokens", TokenVerifier)
@@ -63,7 +73,7 @@ def create_read_api(settings: PersistenceSettings, metrics: PersistenceMetrics) 
     add_metrics_route(app, metrics.registry)
 
     async def dynamodb_client(app: web.Application) -> AsyncIterator[None]:
-        async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings)) as client:
+        async with aioboto3.Session().client("dynamodb", **dynamodb_client_kwargs(settings, interactive=True)) as client:
             history.use(client)
             yield
 
@@ -109,5 +119,18 @@ def _with_query_errors(handler: Handler) -> Handler:
         except InvalidQuery as error:
             return json_error(400, "invalid_query", str(error),
                               errors=[ItemError(index=None, field=error.field, reason=error.reason)])
+        except (BotoCoreError, ClientError) as error:
+            if not _storage_unavailable(error):
+                raise  # a request this code built wrongly: a 500, logged
+            log.warning("DynamoDB unavailable", extra={"path": request.path, "error": str(error)})
+            return json_error(503, "storage_unavailable", "DynamoDB did not answer; retry shortly",
+                              headers={"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)})
 
     return handle
+
+
+def _storage_unavailable(error: BotoCoreError | ClientError) -> bool:
+    """Connection failures and timeouts, throttling, DynamoDB's own faults, and a missing table."""
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code") in STORAGE_UNAVAILABLE_CODES
+    return not isinstance(error, ParamValidationError)
