@@ -8,7 +8,6 @@ from botocore.config import Config
 
 from .settings import CommonSettings
 
-
 # A client that answers people (the read API) gives up within seconds: a 503 they can retry beats a
 # request that hangs through botocore's default connect timeout and retries.
 INTERACTIVE = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
