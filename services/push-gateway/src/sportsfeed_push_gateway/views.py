@@ -21,7 +21,7 @@ HTTP_CLIENT = web.AppKey("http_client", aiohttp.ClientSession)
 DASHBOARD_DIR = web.AppKey("dashboard_dir", Path)
 READ_API_TIMEOUT_SECONDS = 10.0
 # Response headers of the read API worth passing on to the browser.
-PASSED_HEADERS = ("Content-Type", "Cache-Control", "ETag", "Last-Modified", "WWW-Authenticate")
+PASSED_HEADERS = ("Content-Type", "Cache-Control", "ETag", "Last-Modified", "WWW-Authenticate", "Retry-After")
 # Request headers passed on to the read API: the analyst's token (the read API checks it too).
 FORWARDED_HEADERS = ("Authorization",)
 
