@@ -16,6 +16,7 @@ from aiohttp import web
 
 from .health import Health, Readiness
 from .http import ErrorBody
+from .jwt_auth import AnalystAuthSettings
 from .times import PLATFORM_YEAR_PATTERN
 
 SCHEMA_REF = "#/components/schemas/{name}"
@@ -28,24 +29,9 @@ def schema_ref(name: str) -> dict[str, str]:
 
 
 def components(*types: Any) -> dict[str, Any]:
-    """The JSON schemas of ``types`` and every type they use, by name.
-
-    Times are refused before 1970 (``platform_time``), so every date-time also carries that year pattern.
-    """
+    """The JSON schemas of ``types`` and every type they use, by name."""
     (_, schemas) = msgspec.json.schema_components([*types, ErrorBody, Health, Readiness], ref_template=SCHEMA_REF)
-    return _platform_years(schemas)
-
-
-def _platform_years(node: Any) -> Any:
-    if isinstance(node, dict):
-        if node.get("format") == "date-time" and "pattern" not in node:
-            node["pattern"] = PLATFORM_YEAR_PATTERN
-        for value in node.values():
-            _platform_years(value)
-    elif isinstance(node, list):
-        for value in node:
-            _platform_years(value)
-    return node
+    return schemas
 
 
 def json_body(schema_name: str, description: str) -> dict[str, Any]:
@@ -80,6 +66,25 @@ class Auth:
             else "off: no route requires it, and none answers 401 for the lack of it"
         )
         return f"`{self.scheme_name}` authentication is {state} ({self.switch})."
+
+
+_ANALYST_JWT = ("The analyst's JWT (HS256 with JWT_SECRET, sub and exp required, aud when JWT_AUDIENCE is "
+                "set); the push gateway's /api passes the analyst's on to the read API.")
+
+
+def analyst_auth(settings: AnalystAuthSettings, socket: bool = False) -> Auth:
+    """The analyst's JWT as AUTH_ENABLED says: ``Authorization: Bearer`` (``analyst``), or on the
+    push gateway's WebSocket, where browsers cannot set headers, ``token=<jwt>`` (``socketToken``)."""
+    scheme = ({"type": "apiKey", "in": "query", "name": "token"} if socket
+              else {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    return Auth(
+        scheme_name="socketToken" if socket else "analyst",
+        scheme={**scheme, "description": _ANALYST_JWT},
+        enabled=settings.auth_enabled,
+        refused=f"No valid analyst JWT ({'token=<jwt>' if socket else 'Authorization: Bearer <jwt>'}); "
+                "answered with WWW-Authenticate: Bearer.",
+        switch="AUTH_ENABLED",
+    )
 
 
 def operation(
@@ -156,7 +161,7 @@ def document(
 ) -> dict[str, Any]:
     """The whole document; each ``Auth`` adds its scheme and a sentence saying whether it is on."""
     notes = " ".join(auth.note() for auth in auths)
-    return ecma_patterns(
+    return _published(
         {
             "openapi": "3.1.0",
             "info": {"title": title, "version": "1", "description": f"{description} {notes}".strip()},
@@ -170,18 +175,21 @@ def document(
 _MSGSPEC_END = "$(?!\n)"
 
 
-def ecma_patterns(node: Any) -> Any:
-    """JSON Schema regexes use the ECMA dialect, where ``$`` already means end of input."""
-    if isinstance(node, dict):
-        return {
-            key: value.replace(_MSGSPEC_END, "$")
-            if key == "pattern" and isinstance(value, str)
-            else ecma_patterns(value)
-            for key, value in node.items()
-        }
+def _published(node: Any) -> Any:
+    """A copy of ``node`` as JSON Schema wants it.
+
+    Regexes use the ECMA dialect, where ``$`` already means end of input. Times are refused before
+    1970 (``platform_time``), so every date-time, in a schema or a parameter, carries that year pattern.
+    """
     if isinstance(node, list):
-        return [ecma_patterns(value) for value in node]
-    return node
+        return [_published(value) for value in node]
+    if not isinstance(node, dict):
+        return node
+    copy = {key: value.replace(_MSGSPEC_END, "$") if key == "pattern" and isinstance(value, str) else _published(value)
+            for key, value in node.items()}
+    if copy.get("format") == "date-time" and "pattern" not in copy:
+        copy["pattern"] = PLATFORM_YEAR_PATTERN
+    return copy
 
 
 async def openapi_view(request: web.Request) -> web.Response:

@@ -46,23 +46,6 @@ _TOTALS = [
 ]
 
 
-def analyst_auth(settings: AnalystAuthSettings) -> Auth:
-    """The analyst's JWT on every read route, as AUTH_ENABLED says."""
-    return Auth(
-        scheme_name="analyst",
-        scheme={
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "The analyst's JWT (HS256 with JWT_SECRET, sub and exp required, aud when "
-            "JWT_AUDIENCE is set); the push gateway's /api passes the analyst's on.",
-        },
-        enabled=settings.auth_enabled,
-        refused="No valid analyst JWT (Authorization: Bearer <jwt>); answered with WWW-Authenticate: Bearer.",
-        switch="AUTH_ENABLED",
-    )
-
-
 def _read(
     auth: Auth,
     operation_id: str,
@@ -105,7 +88,7 @@ _FIRST_GAME = {"gameId": "$response.body#/games/0/gameId"}
 
 
 def build_openapi(settings: AnalystAuthSettings) -> dict[str, Any]:
-    auth = analyst_auth(settings)
+    auth = openapi.analyst_auth(settings)
     schemas = openapi.components(Game, StoredOdds, GamesPage, OddsPage, CandlesPage, CountsPage, CountTotals)
     schemas["ReferenceOddsItem"] = {
         "type": "object",

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 from sportsfeed_common.events import UtcTime
 from sportsfeed_common.ids import GAME_ID_REGEX, MARKET_REGEX, PROVIDER_ID_REGEX
-from sportsfeed_common.times import PLATFORM_YEAR_PATTERN, epoch_millis, platform_time
+from sportsfeed_common.times import epoch_millis, platform_time
 
 from .history import MAX_LIMIT, InvalidQuery, check_limit
 
@@ -23,10 +23,11 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
 MAX_CURSOR_LENGTH = 2048
 _LATEST_MILLIS = epoch_millis(LATEST)
-# What parse_time accepts, for the OpenAPI document: an RFC 3339 time from 1970 on, or epoch milliseconds.
+# What parse_time accepts, for the OpenAPI document: an RFC 3339 time (from 1970 on, as every date-time there),
+# or epoch milliseconds.
 TIME_SCHEMA = {
     "description": "RFC 3339 with a time zone (2026-11-23T12:00:00Z), from 1970 on, or epoch milliseconds",
-    "anyOf": [{"type": "string", "format": "date-time", "pattern": PLATFORM_YEAR_PATTERN},
+    "anyOf": [{"type": "string", "format": "date-time"},
               {"type": "integer", "minimum": 0, "maximum": _LATEST_MILLIS}],
 }
 

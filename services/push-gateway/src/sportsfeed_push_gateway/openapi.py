@@ -11,6 +11,7 @@ from typing import Any
 from sportsfeed_common.openapi import (
     JSON,
     Auth,
+    analyst_auth,
     components,
     document,
     operation,
@@ -32,31 +33,27 @@ _HANDSHAKE = [
 ]
 
 
-def _analyst(settings: GatewaySettings, scheme_name: str, scheme: dict[str, Any]) -> Auth:
-    return Auth(scheme_name=scheme_name, scheme=scheme, enabled=settings.auth_enabled, switch="AUTH_ENABLED",
-                refused="No valid analyst JWT; answered with WWW-Authenticate: Bearer.")
-
-
 def _admin(settings: GatewaySettings) -> Auth:
     return Auth(scheme_name="admin", scheme={"type": "http", "scheme": "bearer"},
                 enabled=settings.admin_token is not None, switch="ADMIN_TOKEN",
                 refused="No or a wrong Authorization: Bearer <admin token>.")
 
 
+_CONNECTION_ID = parameter("connection_id", "path", "The connection's id (from GET /admin/connections)",
+                           {"type": "string"})
+
+
 def _admin_operation(settings: GatewaySettings, admin: Auth, summary: str, responses: dict[str, Any],
-                     **extra: Any) -> dict[str, Any]:
+                     by_connection: bool = False, **extra: Any) -> dict[str, Any]:
     unavailable = ("The Redis registry does not answer." if settings.admin_token is not None
                    else "ADMIN_TOKEN is not set: the admin routes are off.")
-    connection = [parameter("connection_id", "path", "The connection's id (from GET /admin/connections)",
-                            {"type": "string"})] if "{" in summary else []
-    return operation(summary.replace("{connection}", "a connection"),
-                     {**responses, "503": refusal(unavailable)}, auth=admin, parameters=connection or None, **extra)
+    return operation(summary, {**responses, "503": refusal(unavailable)}, auth=admin,
+                     parameters=[_CONNECTION_ID] if by_connection else None, **extra)
 
 
 def build_openapi(settings: GatewaySettings) -> dict[str, Any]:
-    socket_auth = _analyst(settings, "socketToken", {
-        "type": "apiKey", "in": "query", "name": "token", "description": "The analyst's JWT, as token=<jwt>."})
-    read_auth = _analyst(settings, "analyst", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    socket_auth = analyst_auth(settings, socket=True)
+    read_auth = analyst_auth(settings)
     admin = _admin(settings)
     schemas = components()
     schemas["Frame"] = {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}},
@@ -96,7 +93,7 @@ def build_openapi(settings: GatewaySettings) -> dict[str, Any]:
                 "type": "object", "required": ["connections", "count"],
                 "properties": {"connections": {"type": "array"}, "count": {"type": "integer", "minimum": 0}}}}}}})},
         "/admin/connections/{connection_id}/messages": {"post": _admin_operation(
-            settings, admin, "Send a frame to {connection}", {
+            settings, admin, "Send a frame to a connection", by_connection=True, responses={
                 "202": {"description": "Passed to the replica that owns the socket.",
                         "content": {JSON: {"schema": sent}}},
                 "400": refusal("The body is not JSON."),
@@ -104,7 +101,7 @@ def build_openapi(settings: GatewaySettings) -> dict[str, Any]:
                 "422": refusal("The body is not a frame (an object with a string type).")},
             request="Frame")},
         "/admin/connections/{connection_id}": {"delete": _admin_operation(
-            settings, admin, "Close {connection}", {
+            settings, admin, "Close a connection", by_connection=True, responses={
                 "202": {"description": "Passed to the replica that owns the socket.",
                         "content": {JSON: {"schema": sent}}},
                 "404": refusal("No open connection with this id.")})},
