@@ -26,7 +26,7 @@ import schemathesis
 from hypothesis import strategies as st
 from sportsfeed_common.events import UtcTime
 from sportsfeed_common.ids import ProviderId
-from sportsfeed_ingest.payloads import REFERENCE_DATE_PATTERN, EpochSeconds
+from sportsfeed_ingest.payloads import REFERENCE_DATE_PATTERN, EpochSeconds, parse_reference_date
 from sportsfeed_persistence.history import MAX_TOTALS_RANGE, InvalidQuery, decode_cursor
 from sportsfeed_persistence.queries import MAX_CURSOR_LENGTH, parse_time
 
@@ -48,9 +48,8 @@ def _in_the_past(value: Any) -> Any:
     """A valid future reference ``date`` (or ``ts``) becomes a past one of the same kind; anything else stays."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= _EPOCH_SECONDS_MAX:
         return min(value, _PAST.timestamp())
-    if isinstance(value, str) and _REFERENCE_DATE.match(value):
-        moment = datetime.fromisoformat(value.rstrip("Z").replace(" ", "T")).replace(tzinfo=UTC)
-        return "2020-01-01 00:00:00" if moment > _LATEST else value
+    if isinstance(value, str) and _REFERENCE_DATE.match(value) and parse_reference_date(value) > _LATEST:
+        return "2020-01-01 00:00:00"
     return value
 
 
