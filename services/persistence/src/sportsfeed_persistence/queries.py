@@ -33,8 +33,6 @@ TIME_SCHEMA = {
 
 _EPOCH_MILLIS = re.compile(r"[0-9]{1,15}")
 _LIMIT = re.compile(r"[0-9]{1,7}")
-# The id grammar of the events (sportsfeed_common.ids).
-_GAME_ID = GAME_ID_REGEX
 
 
 def check_known(query: Mapping[str, str], allowed: set[str]) -> None:
@@ -89,7 +87,7 @@ def parse_window(query: Mapping[str, str], default_start: datetime = EARLIEST,
 
 
 def game_id(text: str) -> str:
-    if not _GAME_ID.fullmatch(text):
+    if not GAME_ID_REGEX.fullmatch(text):
         raise InvalidQuery("gameId", "must look like game-<id> (letters, digits, '.', '_', ':', '-')")
     return text
 
